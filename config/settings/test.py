@@ -1,0 +1,14 @@
+"""Settings for the test suite: the same as base, with faster hashing and a private var dir.
+
+DATABASE_URL and CELERY_BROKER_URL still come from the environment, so CI runs the suite on
+PostgreSQL and Redis while a laptop runs it on SQLite.
+"""
+from __future__ import annotations
+
+from config.settings.base import *  # noqa: F403
+from config.settings.base import PASSWORD_HASHERS as BASE_HASHERS
+
+# Argon2 costs ~50 ms a hash; tests create hundreds of users. The production hasher list is
+# asserted separately (tests/reports/test_settings.py).
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *BASE_HASHERS]
+AXES_FAILURE_LIMIT = 10

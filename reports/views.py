@@ -1,0 +1,9 @@
+"""HTML views of protocols, studies, imports and the audit log; thin, see services/selectors."""
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "reports/home.html")
