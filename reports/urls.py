@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from django.urls import path
 
-from reports import views
+from reports.views import home
 
 app_name = "reports"
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
 ]

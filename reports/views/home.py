@@ -1,4 +1,3 @@
-"""HTML views of protocols, studies, imports and the audit log; thin, see services/selectors."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse

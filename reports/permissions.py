@@ -1,0 +1,31 @@
+"""Access helpers: fetch an object for a user, or answer 404 (never 403) when out of scope."""
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.http import Http404
+
+from reports.models import Protocol, Role, Study
+
+# Who may bring data in: importing is a data-management act, not a reading one.
+IMPORT_ROLES = (Role.CURATOR, Role.DATA_SCIENTIST)
+
+
+def get_study_for_user(user: AbstractBaseUser | AnonymousUser, study_id: int) -> Study:
+    study = Study.objects.visible_to(user).select_related("protocol", "patient").filter(pk=study_id).first()
+    if study is None:
+        raise Http404("No such study")
+    return study
+
+
+def get_protocol_for_user(
+    user: AbstractBaseUser | AnonymousUser, protocol_id: int, roles: tuple[str, ...] | None = None
+) -> Protocol:
+    protocol = Protocol.objects.visible_to(user, roles).filter(pk=protocol_id).first()
+    if protocol is None:
+        raise Http404("No such protocol")
+    return protocol
+
+
+def can_manage_protocols(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins manage protocols and memberships; they need no membership (and get no data)."""
+    return bool(user.is_authenticated and user.is_staff)
