@@ -5,6 +5,8 @@ PostgreSQL and Redis while a laptop runs it on SQLite.
 """
 from __future__ import annotations
 
+import os
+
 from config.settings.base import *  # noqa: F403
 from config.settings.base import PASSWORD_HASHERS as BASE_HASHERS
 
@@ -12,3 +14,9 @@ from config.settings.base import PASSWORD_HASHERS as BASE_HASHERS
 # asserted separately (tests/reports/test_settings.py).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *BASE_HASHERS]
 AXES_FAILURE_LIMIT = 10
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory, so the Celery worker subprocess of the integration tests sees the same
+    # database as the test (pytest-django gives each xdist worker its own suffix).
+    # The pid keeps parallel runs apart; a test hands the worker connection.settings_dict["NAME"].
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-radlabel-{os.getpid()}.sqlite3")}  # noqa: F405
