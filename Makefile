@@ -1,0 +1,71 @@
+# radlabel: `make run` starts the app with demo data, `make test` runs the whole suite.
+# Both install what they need first, so they work on a fresh clone.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 8000
+export PORT
+
+# Extra arguments for pytest, e.g. `make test PYTEST_ARGS="tests/reports -x"`.
+PYTEST_ARGS ?=
+# pytest-xdist processes for the tests that need no browser and no worker (0 = one process).
+TEST_WORKERS ?= 2
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: help install run test chromium lint clean
+
+help:
+	@echo "make run      install, migrate, seed the demo data, start the web server and a Celery worker"
+	@echo "              (PORT=$(PORT); DEMO_PASSWORD sets the demo users' password)"
+	@echo "make test     install and run the whole test suite"
+	@echo "make install  create $(VENV) and install the pinned dependencies"
+	@echo "make lint     ruff, when installed"
+	@echo "make clean    remove $(VENV), var/ and caches"
+
+install: $(STAMP)
+
+# torch goes first and on its own pin: that pin is the CPU build on this machine's disk, while
+# any other spec (including one pulled in by a dependency) downloads a multi-GB CUDA build.
+$(STAMP): pyproject.toml requirements/constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[test]"
+	@touch $@
+
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo
+	$(BIN)/python scripts/run.py
+
+# Browser tests drive Debian's chromium (Playwright's own browser download is not reachable).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get install -y --no-install-recommends chromium \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }; }
+
+# Two passes: the tests that share nothing run in parallel; the browser and worker tests run
+# alone, because they start servers and Celery workers that must not compete for one queue.
+# pytest exits 5 when a pass selects no test (e.g. PYTEST_ARGS names one folder); that is only
+# an error when neither pass ran anything.
+test: install chromium
+	@set -u; ran=0; \
+	$(BIN)/pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS)) -m "not e2e and not worker" $(PYTEST_ARGS); \
+	rc=$$?; if [ $$rc = 0 ]; then ran=1; elif [ $$rc != 5 ]; then exit $$rc; fi; \
+	$(BIN)/pytest -m "e2e or worker" $(PYTEST_ARGS); \
+	rc=$$?; if [ $$rc = 0 ]; then ran=1; elif [ $$rc != 5 ]; then exit $$rc; fi; \
+	if [ $$ran = 0 ]; then echo "make test: no test ran"; exit 5; fi
+
+lint:
+	@test -x $(BIN)/ruff || { echo "ruff is not installed: $(BIN)/pip install ruff"; exit 1; }
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache staticfiles
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,98 @@
+"""Result types and the per-label aggregation of several mentions.
+
+Value: positive over uncertain over negative, as the CheXpert labeler aggregates. p: each mention
+starts from its phrase's precision prior; negation pulls it towards 0, uncertainty towards 0.5;
+positive mentions combine as a noisy-OR, so two independent positive mentions are surer than one.
+All arithmetic is deterministic and rounded to 4 decimals.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EXACT_PRIOR = 0.9
+FUZZY_PRIOR = 0.7
+ATTRIBUTE_PRIOR = 0.85
+NEGATION_FACTOR = 0.3  # negated mention: p = (1 - prior) * 0.3  (0.03 for a 0.9 prior)
+POSSIBLE_SHRINK = 0.2  # possible: p = 0.5 + (prior - 0.5) * 0.2  (0.58)
+PROBABLE_SHRINK = 0.6  # likely / probable: p = 0.5 + (prior - 0.5) * 0.6  (0.74)
+NO_FINDING_PRIOR = 0.9
+
+_RANK = {"positive": 2, "uncertain": 1, "negative": 0}
+
+
+@dataclass(slots=True)
+class Evidence:
+    start: int
+    end: int
+    text: str
+    phrase: str
+    modifiers: list[str]
+    section: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "phrase": self.phrase,
+            "modifiers": list(self.modifiers),
+            "section": self.section,
+        }
+
+
+@dataclass(slots=True)
+class LabelResult:
+    value: str
+    p: float
+    evidence: list[Evidence] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The softlabel contract shape: {"value", "p", "evidence": [...]}."""
+        return {"value": self.value, "p": self.p, "evidence": [e.to_json() for e in self.evidence]}
+
+
+@dataclass(slots=True)
+class Mention:
+    label: str
+    value: str
+    prior: float
+    probable: bool
+    evidence: Evidence
+
+
+def mention_p(value: str, prior: float, probable: bool) -> float:
+    if value == "positive":
+        return prior
+    if value == "negative":
+        return (1.0 - prior) * NEGATION_FACTOR
+    shrink = PROBABLE_SHRINK if probable else POSSIBLE_SHRINK
+    return 0.5 + (prior - 0.5) * shrink
+
+
+def aggregate(mentions: list[Mention]) -> LabelResult:
+    """Combine the mentions of one label (non-empty list, in text order)."""
+    value = max((m.value for m in mentions), key=_RANK.__getitem__)
+    ps = [mention_p(m.value, m.prior, m.probable) for m in mentions if m.value == value]
+    if value == "positive":
+        miss = 1.0
+        for p in ps:
+            miss *= 1.0 - p
+        p_label = 1.0 - miss
+    elif value == "uncertain":
+        p_label = max(ps)
+    else:
+        p_label = 1.0
+        for p in ps:
+            p_label *= p
+        p_label = p_label ** (1.0 / (1.0 + 0.5 * (len(ps) - 1)))  # more negations, slightly lower
+    p_label = min(max(p_label, 0.001), 0.999)
+    return LabelResult(value, round(p_label, 4), [m.evidence for m in mentions])
+
+
+def no_finding_result(other_ps: list[float]) -> LabelResult:
+    """No Finding: positive, p = 0.9 x P(none of the negated / absent findings is present)."""
+    p = NO_FINDING_PRIOR
+    for other in other_ps:
+        p *= 1.0 - other
+    return LabelResult("positive", round(min(max(p, 0.5), 0.999), 4), [])

@@ -1,0 +1,211 @@
+"""ConText-style negation / uncertainty / resolution for one mention.
+
+Triggers are data (annotation/data/context_rules.yaml). The Labeler adds every trigger literal
+to the same spaCy PhraseMatcher as the target phrases, so triggers, targets and sentence ends
+come out of ONE C-level pass over the tokens; the scope logic below then looks at a handful of
+triggers per mention (token distances, terminators, precedence) without per-token Python.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import yaml
+
+from annotation.engine.schema import data_text
+
+NEGATED = "NEGATED_EXISTENCE"
+RESOLVED = "RESOLVED"
+POSSIBLE = "POSSIBLE_EXISTENCE"
+PROBABLE = "PROBABLE_EXISTENCE"
+HISTORICAL = "HISTORICAL"
+HYPOTHETICAL = "HYPOTHETICAL"
+PERSISTENT = "PERSISTENT"
+QUALIFIER = "POSITIVE_QUALIFIER"
+PSEUDO = "PSEUDO"
+TERMINATE = "TERMINATE"
+
+FORWARD = "FORWARD"
+BACKWARD = "BACKWARD"
+BIDIRECTIONAL = "BIDIRECTIONAL"
+
+_CATEGORIES = {NEGATED, RESOLVED, POSSIBLE, PROBABLE, HISTORICAL, HYPOTHETICAL, PERSISTENT, QUALIFIER, PSEUDO, TERMINATE}
+_DIRECTIONS = {FORWARD, BACKWARD, BIDIRECTIONAL}
+
+
+@dataclass(frozen=True)
+class Rule:
+    literal: str
+    category: str
+    direction: str
+    window: int
+    attr_only: bool = False
+    weak: bool = False
+
+
+@dataclass(frozen=True)
+class Trigger:
+    start: int
+    end: int
+    rules: tuple[Rule, ...]
+    terminates: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the triggers say about one mention: value (None = not a mention of this study)."""
+
+    value: str | None
+    modifiers: tuple[str, ...]
+    probable: bool = False
+
+
+def _norm_literal(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+class ContextRules:
+    """Compiled trigger rules plus the scope / precedence logic."""
+
+    def __init__(self, data: dict) -> None:
+        windows = data.get("windows", {})
+        by_literal: dict[str, list[Rule]] = {}
+        for category, by_direction in data["rules"].items():
+            if category not in _CATEGORIES:
+                raise ValueError(f"context rules: unknown category {category!r}")
+            for direction, entries in by_direction.items():
+                if direction not in _DIRECTIONS:
+                    raise ValueError(f"context rules: unknown direction {direction!r} in {category}")
+                for entry in entries:
+                    if isinstance(entry, dict):
+                        literal = _norm_literal(str(entry["literal"]))
+                        rule = Rule(
+                            literal,
+                            category,
+                            direction,
+                            int(entry.get("window", windows.get(direction, 8))),
+                            bool(entry.get("attr_only", False)),
+                            bool(entry.get("weak", False)),
+                        )
+                    else:
+                        literal = _norm_literal(str(entry))
+                        rule = Rule(literal, category, direction, int(windows.get(direction, 8)))
+                    rules = by_literal.setdefault(literal, [])
+                    if rule not in rules:
+                        rules.append(rule)
+        self.by_literal: dict[str, tuple[Rule, ...]] = {k: tuple(v) for k, v in by_literal.items()}
+        self.words: frozenset[str] = frozenset(
+            w for lit in self.by_literal for w in "".join(c if c.isalpha() else " " for c in lit).split()
+        )
+
+    @staticmethod
+    def select(found: list[tuple[int, int, tuple[Rule, ...]]]) -> list[Trigger]:
+        """Keep leftmost-longest non-overlapping triggers ("cannot be excluded" hides "not")."""
+        found.sort(key=lambda f: (f[0], f[0] - f[1]))
+        out: list[Trigger] = []
+        last_end = -1
+        for start, end, rules in found:
+            if start < last_end:
+                continue
+            out.append(Trigger(start, end, rules, any(r.category == TERMINATE for r in rules)))
+            last_end = end
+        return out
+
+    def decide(
+        self,
+        start: int,
+        end: int,
+        triggers: list[Trigger],
+        is_attribute: bool,
+        is_uncertain_phrase: bool,
+        has_comma: Any,
+    ) -> Decision:
+        """Apply the triggers of the mention's sentence to the mention, tokens [start, end).
+
+        ``has_comma(a, b)`` tells whether a comma lies between tokens a and b.
+        """
+        hits: list[tuple[int, Rule, Trigger]] = []
+        if triggers:
+            terms = [t for t in triggers if t.terminates]
+            for trig in triggers:
+                if trig.start < end and trig.end > start:
+                    continue  # a trigger inside the mention ("no cardiomegaly" as the phrase itself)
+                if trig.end <= start:
+                    gap_a, gap_b, side = trig.end, start, FORWARD
+                else:
+                    gap_a, gap_b, side = end, trig.start, BACKWARD
+                dist = -1
+                for rule in trig.rules:
+                    if rule.category in (TERMINATE, PSEUDO):
+                        continue
+                    if rule.direction != BIDIRECTIONAL and rule.direction != side:
+                        continue
+                    if rule.attr_only and not is_attribute:
+                        continue
+                    if dist < 0:
+                        dist = gap_b - gap_a  # tokens strictly between trigger and mention
+                        if any(t is not trig and t.start >= gap_a and t.end <= gap_b for t in terms):
+                            dist = 10_000
+                    if dist <= rule.window:
+                        hits.append((dist, rule, trig))
+        return self._resolve(start, hits, is_attribute, is_uncertain_phrase, has_comma)
+
+    @staticmethod
+    def _resolve(
+        start: int,
+        hits: list[tuple[int, Rule, Trigger]],
+        is_attribute: bool,
+        is_uncertain_phrase: bool,
+        has_comma: Any,
+    ) -> Decision:
+        """Precedence: hypothetical/historical drop the mention; negation vs hedge by distance."""
+        neg = unc = None
+        categories: set[str] = set()
+        for hit in hits:
+            cat = hit[1].category
+            categories.add(cat)
+            if cat in (NEGATED, RESOLVED):
+                if neg is None or hit[0] < neg[0]:
+                    neg = hit
+            elif cat in (POSSIBLE, PROBABLE) and (unc is None or (unc[1].weak and not hit[1].weak) or (
+                hit[0] < unc[0] and unc[1].weak == hit[1].weak
+            )):
+                unc = hit
+        if HYPOTHETICAL in categories or HISTORICAL in categories:
+            return Decision(None, tuple(sorted(categories & {HYPOTHETICAL, HISTORICAL})))
+        persistent = (PERSISTENT,) if PERSISTENT in categories else ()
+        if neg is not None and unc is not None:
+            n_trig, u_trig = neg[2], unc[2]
+            hedge_inside_negation = (
+                n_trig.end <= u_trig.start
+                and u_trig.end <= start
+                and not has_comma(n_trig.end, u_trig.start)
+            )
+            if unc[1].weak or hedge_inside_negation or neg[0] <= unc[0]:
+                unc = None
+            else:
+                neg = None
+        if neg is not None:
+            cat = neg[1].category
+            mods = (NEGATED,) if cat == NEGATED else (RESOLVED,)
+            return Decision("negative", mods)
+        if unc is not None:
+            if unc[1].category == PROBABLE:
+                return Decision("uncertain", (POSSIBLE, PROBABLE), probable=True)
+            return Decision("uncertain", (POSSIBLE,))
+        if is_attribute:
+            if persistent:
+                return Decision("uncertain", (POSSIBLE, PERSISTENT))
+            if QUALIFIER in categories:
+                return Decision("positive", ())
+            return Decision(None, ())
+        if is_uncertain_phrase:
+            return Decision("uncertain", (POSSIBLE,) + persistent)
+        return Decision("positive", persistent)
+
+
+
+@lru_cache(maxsize=1)
+def default_rules() -> ContextRules:
+    return ContextRules(yaml.safe_load(data_text("context_rules.yaml")))

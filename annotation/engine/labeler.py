@@ -1,0 +1,295 @@
+"""The Labeler: schema in, soft labels out.
+
+Compiled once per schema (tokenizer, one PhraseMatcher for targets / exclusions / No Finding
+blockers, the ConText regex, spelling corrector); then each report costs one spaCy tokenization,
+one C-level match, and Python work only around the few matches it contains.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from spacy.attrs import IDX, LENGTH
+from spacy.matcher import PhraseMatcher
+
+from annotation.engine.aggregate import (
+    ATTRIBUTE_PRIOR,
+    EXACT_PRIOR,
+    FUZZY_PRIOR,
+    Evidence,
+    LabelResult,
+    Mention,
+    aggregate,
+    no_finding_result,
+)
+from annotation.engine.context import ContextRules, default_rules
+from annotation.engine.schema import Schema
+from annotation.engine.sections import SectionIndex, ignored_sections, split_sections
+from annotation.engine.tokens import SpellingCorrector, casings, inflections, known_words, make_nlp
+
+ENGINE_VERSION = "radlabel-engine 1.0.0"
+
+# A line break inside a sentence (next line starts lower-case) is wrapping, not a boundary.
+_WRAP_RE = re.compile(r"\n(?=[ \t]*[a-z])")
+_ALPHA_RE = re.compile(r"[a-z]+")
+_DECISION_CACHE_SIZE = 200_000
+
+KIND_PHRASE = "P"
+KIND_ATTRIBUTE = "A"
+KIND_UNCERTAIN = "U"
+KIND_EXCLUSION = "X"
+KIND_BLOCKER = "B"
+KIND_TRIGGER = "T"
+KIND_SENT = "S"
+# Tokens that end a sentence. Line breaks are whitespace tokens; "vs." / "Dr." stay one token.
+_SENT_TOKENS = (".", "!", "\n", "\n\n", "\n\n\n", " \n", "\n ", "\n  ", " \n\n", "\n\n ", "\r\n")
+_BLOCKER_LABEL = "\x00no-finding-blocker"
+
+
+class Labeler:
+    """Label report texts with one schema. Cheap to rebuild; pickles as its schema."""
+
+    def __init__(self, schema: Schema, rules: ContextRules | None = None) -> None:
+        self.schema = schema
+        self.rules = rules or default_rules()
+        self.phrase_set_hash = schema.phrase_set_hash()
+        self._label_order = {name: i for i, name in enumerate(schema.label_names())}
+        self._ignored = ignored_sections()
+        self._build()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Labeler, (self.schema,))
+
+    # -- compile -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        nlp = make_nlp()
+        self._nlp = nlp
+        self._tokenizer = nlp.tokenizer
+        vocab = nlp.vocab
+        entries: list[tuple[str, str, str]] = []
+        self._precision: dict[tuple[str, str], float] = {}
+        for spec in self.schema.labels:
+            for phrase in spec.phrases:
+                entries.append((KIND_PHRASE, spec.name, phrase))
+            for phrase in spec.attributes:
+                entries.append((KIND_ATTRIBUTE, spec.name, phrase))
+            for phrase in spec.uncertain:
+                entries.append((KIND_UNCERTAIN, spec.name, phrase))
+            for phrase in spec.exclusions:
+                entries.append((KIND_EXCLUSION, spec.name, phrase))
+            for phrase, value in (spec.precision or {}).items():
+                self._precision[(spec.name, phrase)] = value
+        if self.schema.no_finding is not None:
+            for phrase in self.schema.no_finding.blockers:
+                entries.append((KIND_BLOCKER, _BLOCKER_LABEL, phrase))
+
+        words: set[str] = set()
+        for _kind, _label, phrase in entries:
+            words.update(t.lower_ for t in nlp.make_doc(phrase) if t.is_alpha)
+        norm_of: dict[str, str] = {}
+        for word in sorted(words):
+            for variant in sorted(inflections(word)):
+                if variant not in words and variant not in norm_of:
+                    norm_of[variant] = word
+        for variant, word in norm_of.items():
+            for form in casings(variant):
+                vocab[form].norm_ = word
+        self._exact_forms = frozenset(words) | frozenset(norm_of)
+        self._exact_cache: dict[str, bool] = {}
+        self._decision_cache: dict[tuple[str, int, int, str], Any] = {}
+
+        matcher = PhraseMatcher(vocab, attr="NORM")
+        self._key_info: dict[int, tuple[str, str, str]] = {}
+        for kind, label, phrase in entries:
+            key = f"{kind}\x1f{label}\x1f{phrase}"
+            key_id = vocab.strings.add(key)
+            if key_id in self._key_info:
+                continue
+            self._key_info[key_id] = (kind, label, phrase)
+            matcher.add(key, [nlp.make_doc(phrase)])
+        self._trigger_rules: dict[int, tuple[Any, ...]] = {}
+        for literal, rules in self.rules.by_literal.items():
+            key = f"{KIND_TRIGGER}\x1f{literal}"
+            pattern = nlp.make_doc(literal)
+            if not len(pattern):
+                continue
+            key_id = vocab.strings.add(key)
+            self._key_info[key_id] = (KIND_TRIGGER, "", literal)
+            self._trigger_rules[key_id] = rules
+            matcher.add(key, [pattern])
+        sent_key = vocab.strings.add(KIND_SENT)
+        self._key_info[sent_key] = (KIND_SENT, "", "")
+        sent_patterns = []
+        for tok in _SENT_TOKENS:
+            doc = nlp.make_doc(tok)
+            if len(doc) == 1:
+                sent_patterns.append(doc)
+        matcher.add(KIND_SENT, sent_patterns)
+        self._sent_key = sent_key
+        self._matcher = matcher
+        targets = {w: w for w in words} | norm_of
+        self._speller = SpellingCorrector(targets, known_words() | self.rules.words)
+
+    # -- public API --------------------------------------------------------------------------
+    def label(self, text: str) -> dict[str, LabelResult]:
+        """Return {label name: LabelResult} for one report; labels not mentioned are absent."""
+        text = self._prepare(text)
+        return self._label_doc(text, self._tokenizer(text))
+
+    def label_many(self, texts: Iterable[str], batch_size: int = 512) -> list[dict[str, LabelResult]]:
+        """Batch form of label(): tokenizes with tokenizer.pipe."""
+        return list(self.iter_label(texts, batch_size=batch_size))
+
+    def iter_label(self, texts: Iterable[str], batch_size: int = 512) -> Iterator[dict[str, LabelResult]]:
+        prepared = [self._prepare(t) for t in texts]
+        for text, doc in zip(prepared, self._tokenizer.pipe(prepared, batch_size=batch_size), strict=True):
+            yield self._label_doc(text, doc)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _prepare(self, text: str) -> str:
+        """Fix NORMs for new misspellings and unwrap wrapped lines (same length: offsets hold)."""
+        vocab = self._nlp.vocab
+        for raw, norm in self._speller.scan(text):
+            for form in {raw, *casings(raw.lower())}:
+                vocab[form].norm_ = norm
+        if "\n" in text:
+            text = _WRAP_RE.sub(" ", text)
+        return text
+
+    def _label_doc(self, text: str, doc: Any) -> dict[str, LabelResult]:
+        matches = self._matcher(doc)
+        mentions_by_label: dict[str, list[Mention]] = {}
+        blocked = False
+        if matches:
+            mentions_by_label, blocked = self._mentions(text, doc, matches)
+        results: dict[str, LabelResult] = {}
+        order = self._label_order
+        for label in sorted(mentions_by_label, key=order.__getitem__):
+            results[label] = aggregate(mentions_by_label[label])
+        nf = self.schema.no_finding
+        if nf is not None and not blocked and text.strip():
+            ignore = set(nf.ignore)
+            ignore.add(nf.label)
+            if not any(r.value != "negative" for name, r in results.items() if name not in ignore):
+                others = [r.p for name, r in results.items() if name not in ignore]
+                results[nf.label] = no_finding_result(others)
+                results = {k: results[k] for k in sorted(results, key=order.__getitem__)}
+        return results
+
+    def _mentions(
+        self, text: str, doc: Any, matches: list[tuple[int, int, int]]
+    ) -> tuple[dict[str, list[Mention]], bool]:
+        """Split matches into targets / exclusions / triggers / sentence ends, then decide each."""
+        key_info = self._key_info
+        trigger_rules = self._trigger_rules
+        sent_key = self._sent_key
+        per_label: dict[str, list[tuple[int, int, str, str]]] = {}
+        exclusions: dict[str, list[tuple[int, int]]] = {}
+        found_triggers: list[tuple[int, int, tuple[Any, ...]]] = []
+        sent_ends: list[int] = []
+        for key, s, e in matches:
+            if key == sent_key:
+                sent_ends.append(s)
+                continue
+            rules = trigger_rules.get(key)
+            if rules is not None:
+                found_triggers.append((s, e, rules))
+                continue
+            kind, label, phrase = key_info[key]
+            if kind == KIND_EXCLUSION:
+                exclusions.setdefault(label, []).append((s, e))
+            else:
+                per_label.setdefault(label, []).append((s, e, kind, phrase))
+        if not per_label:
+            return {}, False
+        # Longest non-overlapping match per label; a match touching an exclusion is dropped.
+        targets: list[tuple[int, int, str, str, str]] = []
+        for label, items in per_label.items():
+            items.sort(key=lambda it: (it[0], it[0] - it[1]))
+            excl = exclusions.get(label, ())
+            last_end = -1
+            for s, e, kind, phrase in items:
+                if s < last_end:
+                    continue
+                if excl and any(xs < e and xe > s for xs, xe in excl):
+                    continue
+                targets.append((s, e, label, kind, phrase))
+                last_end = e
+        targets.sort()
+        triggers = self.rules.select(found_triggers)
+        trig_starts = [t.start for t in triggers]
+        sections = SectionIndex(split_sections(text))
+        sent_ends.sort()
+        ignored = self._ignored
+        rules = self.rules
+        precision = self._precision
+        exact_forms = self._exact_forms
+        n_tokens = len(doc)
+        # One numpy call instead of a Token object per lookup (Token creation dominated profiles).
+        offsets = doc.to_array([IDX, LENGTH]).tolist()
+        exact_cache = self._exact_cache
+        decision_cache = self._decision_cache
+
+        def has_comma(a: int, b: int) -> bool:
+            return a < b and text.find(",", offsets[a][0], offsets[b][0]) != -1
+
+        by_label: dict[str, list[Mention]] = {}
+        blocked = False
+        for s, e, label, kind, phrase in targets:
+            cs = offsets[s][0]
+            last = offsets[e - 1]
+            ce = last[0] + last[1]
+            section = sections.at(cs)
+            if section.name in ignored:
+                continue
+            i = bisect.bisect_left(sent_ends, s)
+            sent_start = sent_ends[i - 1] + 1 if i > 0 else 0
+            sent_end = sent_ends[i] if i < len(sent_ends) else n_tokens
+            # Reports repeat sentences verbatim ("No pneumothorax or pleural effusion."), and a
+            # decision depends only on the sentence's tokens, so memoise it per sentence text.
+            sent_cs = offsets[sent_start][0]
+            sent_last = offsets[sent_end - 1]
+            sent_ce = sent_last[0] + sent_last[1]
+            cache_key = None
+            decision = None
+            if section.start <= sent_cs and sent_ce <= section.end:
+                cache_key = (text[sent_cs:sent_ce], s - sent_start, e - sent_start, kind)
+                decision = decision_cache.get(cache_key)
+            if decision is None:
+                lo = bisect.bisect_left(trig_starts, sent_start)
+                hi = bisect.bisect_left(trig_starts, sent_end)
+                scope = triggers[lo:hi]
+                if scope and cache_key is None:
+                    scope = [t for t in scope if section.start <= offsets[t.start][0] < section.end]
+                decision = rules.decide(s, e, scope, kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma)
+                if cache_key is not None:
+                    if len(decision_cache) >= _DECISION_CACHE_SIZE:
+                        decision_cache.clear()
+                    decision_cache[cache_key] = decision
+            if decision.value is None:
+                continue
+            if kind == KIND_BLOCKER:
+                if decision.value != "negative":
+                    blocked = True
+                continue
+            surface = text[cs:ce]
+            prior = precision.get((label, phrase)) if precision else None
+            if prior is None:
+                if kind == KIND_ATTRIBUTE:
+                    prior = ATTRIBUTE_PRIOR
+                else:
+                    exact = exact_cache.get(surface)
+                    if exact is None:
+                        exact = all(w in exact_forms for w in _ALPHA_RE.findall(surface.lower()))
+                        exact_cache[surface] = exact
+                    prior = EXACT_PRIOR if exact else FUZZY_PRIOR
+            evidence = Evidence(cs, ce, surface, phrase, list(decision.modifiers), section.name)
+            by_label.setdefault(label, []).append(Mention(label, decision.value, prior, decision.probable, evidence))
+        return by_label, blocked
+
+
+def results_to_json(results: dict[str, LabelResult]) -> dict[str, Any]:
+    """The "labels" object of the softlabel output contract."""
+    return {name: res.to_json() for name, res in results.items()}

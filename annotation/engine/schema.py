@@ -1,0 +1,227 @@
+"""Label schemas: which phrases name which label.
+
+A schema is plain data so it can be hashed, pickled to worker processes and loaded from the YAML
+contract in DESIGN.md ("Schema file"). Users give phrases only; negation, uncertainty, inflections
+and misspellings are the engine's job.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_WS_RE = re.compile(r"\s+")
+BUILTIN_SCHEMAS = ("chexpert",)
+
+
+class SchemaError(ValueError):
+    """A schema file or text is malformed; the message names the key or line."""
+
+
+def normalise_phrase(phrase: str) -> str:
+    """Lower-case and collapse whitespace, so hashes and matching ignore cosmetic differences."""
+    return _WS_RE.sub(" ", phrase.strip().lower())
+
+
+@dataclass
+class LabelSpec:
+    """One label and its phrases.
+
+    ``attributes`` are anchors such as "heart size" that only count with a qualifier
+    ("enlarged" -> positive, "normal" -> negative, "stable" -> uncertain); ``uncertain`` phrases
+    are uncertain even when unhedged (CheXpert: "vascular congestion" for Edema).
+    ``precision`` maps a phrase to its measured precision, used as the prior of p.
+    """
+
+    name: str
+    phrases: list[str]
+    exclusions: list[str] = field(default_factory=list)
+    precision: dict[str, float] | None = None
+    attributes: list[str] = field(default_factory=list)
+    uncertain: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NoFindingRule:
+    """CheXpert's "No Finding": positive when no other label (but ``ignore``) is positive/uncertain."""
+
+    label: str
+    ignore: list[str] = field(default_factory=list)
+    blockers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Schema:
+    name: str
+    labels: list[LabelSpec]
+    no_finding: NoFindingRule | None = None
+
+    def label_names(self) -> list[str]:
+        return [label.name for label in self.labels]
+
+    def phrase_set_hash(self) -> str:
+        """Return a sha256 of the normalised phrases: stable across runs, processes and key order."""
+        payload: dict[str, Any] = {
+            "name": self.name,
+            "labels": [
+                {
+                    "name": label.name,
+                    "phrases": sorted({normalise_phrase(p) for p in label.phrases}),
+                    "exclusions": sorted({normalise_phrase(p) for p in label.exclusions}),
+                    "attributes": sorted({normalise_phrase(p) for p in label.attributes}),
+                    "uncertain": sorted({normalise_phrase(p) for p in label.uncertain}),
+                    "precision": sorted(
+                        (normalise_phrase(k), round(float(v), 6)) for k, v in (label.precision or {}).items()
+                    ),
+                }
+                for label in sorted(self.labels, key=lambda spec: spec.name)
+            ],
+            "no_finding": None
+            if self.no_finding is None
+            else {
+                "label": self.no_finding.label,
+                "ignore": sorted(self.no_finding.ignore),
+                "blockers": sorted({normalise_phrase(p) for p in self.no_finding.blockers}),
+            },
+        }
+        blob = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _phrase_list(value: Any, where: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        raise SchemaError(f"{where}: expected a list of phrases, got {type(value).__name__}")
+    out: list[str] = []
+    for i, item in enumerate(value):
+        if isinstance(item, bool) or not isinstance(item, str | int | float):
+            raise SchemaError(f"{where}[{i}]: expected a phrase (text), got {type(item).__name__}")
+        text = normalise_phrase(str(item))
+        if not text:
+            raise SchemaError(f"{where}[{i}]: empty phrase")
+        out.append(text)
+    return out
+
+
+def schema_from_dict(data: Any, source: str = "schema") -> Schema:
+    """Validate a parsed YAML mapping and build a Schema; errors name the offending key."""
+    if not isinstance(data, dict):
+        raise SchemaError(f"{source}: top level must be a mapping with 'name' and 'labels'")
+    name = data.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SchemaError(f"{source}: key 'name' is missing or not text")
+    raw_labels = data.get("labels")
+    if not isinstance(raw_labels, list) or not raw_labels:
+        raise SchemaError(f"{source}: key 'labels' must be a non-empty list")
+    labels: list[LabelSpec] = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_labels):
+        where = f"{source}: labels[{i}]"
+        if not isinstance(raw, dict):
+            raise SchemaError(f"{where}: expected a mapping with 'name' and 'phrases'")
+        label_name = raw.get("name")
+        if not isinstance(label_name, str) or not label_name.strip():
+            raise SchemaError(f"{where}: key 'name' is missing or not text")
+        label_name = label_name.strip()
+        if label_name in seen:
+            raise SchemaError(f"{where}: duplicate label name {label_name!r}")
+        seen.add(label_name)
+        where = f"{source}: labels[{i}] ({label_name})"
+        if "phrases" not in raw:
+            raise SchemaError(f"{where}: key 'phrases' is missing")
+        unknown = set(raw) - {"name", "phrases", "exclusions", "exclude", "precision", "attributes", "uncertain"}
+        if unknown:
+            raise SchemaError(f"{where}: unknown key(s) {sorted(unknown)}")
+        precision_raw = raw.get("precision")
+        precision: dict[str, float] | None = None
+        if precision_raw is not None:
+            if not isinstance(precision_raw, dict):
+                raise SchemaError(f"{where}: key 'precision' must map phrase -> number")
+            precision = {}
+            for key, value in precision_raw.items():
+                if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+                    raise SchemaError(f"{where}: precision[{key!r}] must be a number in [0, 1]")
+                precision[normalise_phrase(str(key))] = float(value)
+        labels.append(
+            LabelSpec(
+                name=label_name,
+                phrases=_phrase_list(raw.get("phrases"), f"{where}.phrases"),
+                exclusions=_phrase_list(raw.get("exclusions", raw.get("exclude")), f"{where}.exclusions"),
+                precision=precision,
+                attributes=_phrase_list(raw.get("attributes"), f"{where}.attributes"),
+                uncertain=_phrase_list(raw.get("uncertain"), f"{where}.uncertain"),
+            )
+        )
+    no_finding = None
+    raw_nf = data.get("no_finding")
+    if raw_nf is not None:
+        if not isinstance(raw_nf, dict) or not isinstance(raw_nf.get("label"), str):
+            raise SchemaError(f"{source}: key 'no_finding' must be a mapping with 'label'")
+        if raw_nf["label"] not in seen:
+            raise SchemaError(f"{source}: no_finding.label {raw_nf['label']!r} is not a label of the schema")
+        ignore = raw_nf.get("ignore") or []
+        if not isinstance(ignore, list) or any(x not in seen for x in ignore):
+            raise SchemaError(f"{source}: no_finding.ignore must list label names of the schema")
+        no_finding = NoFindingRule(
+            label=raw_nf["label"],
+            ignore=list(ignore),
+            blockers=_phrase_list(raw_nf.get("blockers"), f"{source}: no_finding.blockers"),
+        )
+    unknown_top = set(data) - {"name", "labels", "no_finding", "description", "version"}
+    if unknown_top:
+        raise SchemaError(f"{source}: unknown top-level key(s) {sorted(unknown_top)}")
+    return Schema(name=name.strip(), labels=labels, no_finding=no_finding)
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise SchemaError(f"{source}:{where}: malformed YAML ({problem})") from exc
+
+
+def load_schema_yaml(path_or_text: str | os.PathLike[str]) -> Schema:
+    """Load a schema from a YAML file path or from YAML text (anything with a newline or colon)."""
+    if isinstance(path_or_text, os.PathLike) or (
+        isinstance(path_or_text, str) and "\n" not in path_or_text and ":" not in path_or_text
+    ):
+        path = Path(path_or_text)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SchemaError(f"{path}: cannot read schema file ({exc.strerror})") from exc
+        source = str(path)
+    else:
+        text = str(path_or_text)
+        if "\n" not in text and Path(text).is_file():
+            source = text
+            text = Path(text).read_text(encoding="utf-8")
+        else:
+            source = "schema"
+    return schema_from_dict(_parse_yaml(text, source), source)
+
+
+def load_builtin_schema(name: str) -> Schema:
+    """Return a schema shipped in annotation/data (KeyError for an unknown name)."""
+    if name not in BUILTIN_SCHEMAS:
+        raise KeyError(f"unknown built-in schema {name!r}; known: {', '.join(BUILTIN_SCHEMAS)}")
+    text = resources.files("annotation.data").joinpath(f"{name}.yaml").read_text(encoding="utf-8")
+    return schema_from_dict(_parse_yaml(text, f"{name}.yaml"), f"{name}.yaml")
+
+
+def data_text(filename: str) -> str:
+    """Read a file from annotation/data (works from a wheel too)."""
+    return resources.files("annotation.data").joinpath(filename).read_text(encoding="utf-8")

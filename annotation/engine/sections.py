@@ -1,0 +1,142 @@
+"""Split a radiology report into sections.
+
+Mentions in the indication / history / comparison / technique sections describe why the study
+was ordered or what it was compared with, not what the current study shows, so the labeler skips
+them. Headers come from data (annotation/data/sections.yaml + NegBio's section_titles.txt).
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import yaml
+
+from annotation.engine.schema import data_text
+
+SECTION_NAMES = ("indication", "history", "comparison", "technique", "findings", "impression", "other")
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class _SectionConfig:
+    title_to_name: dict[str, str]
+    max_words: int
+    ignored: frozenset[str]
+
+
+def _canonical(title: str, keywords: list[tuple[str, set[str]]]) -> str:
+    words = set(re.split(r"[^A-Z]+", title.upper()))
+    for name, keys in keywords:
+        if words & keys:
+            return name
+    return "other"
+
+
+@lru_cache(maxsize=1)
+def _config() -> _SectionConfig:
+    data = yaml.safe_load(data_text("sections.yaml"))
+    keywords = [(name, {k.upper() for k in keys}) for name, keys in data["keywords"]]
+    titles = [line.strip().rstrip(":").strip() for line in data_text("negbio_section_titles.txt").splitlines()]
+    titles += [str(t) for t in data["extra_titles"]]
+    title_to_name: dict[str, str] = {}
+    for title in titles:
+        key = " ".join(title.upper().split())
+        if key and key not in title_to_name:
+            title_to_name[key] = _canonical(key, keywords)
+    max_words = max(len(t.split()) for t in title_to_name)
+    return _SectionConfig(title_to_name, max_words, frozenset(data["ignored"]))
+
+
+# Characters a header may contain; the title itself is decided by a dictionary lookup.
+_HEADER_CHARS_REV_RE = re.compile(r"[A-Za-z/&()\- \t]{1,60}")
+_LINE_RE = re.compile(r"^[ \t]*([A-Z][A-Z/&()\- \t]{1,80}?)[ \t]*$", re.MULTILINE)
+_HEAD_CACHE: dict[str, tuple[int, str] | None] = {}
+
+
+def _header_before(text: str, colon: int, cfg: _SectionConfig) -> tuple[int, str] | None:
+    """If a known title ends right before ``colon``, return (start, canonical name)."""
+    lo = max(0, colon - 60)
+    m = _HEADER_CHARS_REV_RE.match(text[lo:colon][::-1])
+    if m is None:
+        return None
+    chunk = m.group()[::-1]
+    chunk_start = colon - len(chunk)
+    key = chunk.upper()
+    hit = _HEAD_CACHE.get(key, False)
+    if hit is False:
+        hit = None
+        words = key.split()
+        for k in range(min(len(words), cfg.max_words), 0, -1):
+            name = cfg.title_to_name.get(" ".join(words[-k:]))
+            if name is not None:
+                # offset of the title inside the chunk: skip the words before it
+                pos = 0
+                for w in words[:-k]:
+                    pos = key.index(w, pos) + len(w)
+                pos = key.index(words[-k], pos)
+                hit = (pos, name)
+                break
+        if len(_HEAD_CACHE) < 50_000:
+            _HEAD_CACHE[key] = hit
+    if hit is None:
+        return None
+    return (chunk_start + hit[0], hit[1])
+
+
+def ignored_sections() -> frozenset[str]:
+    return _config().ignored
+
+
+def split_sections(text: str, default: str = "findings") -> list[Section]:
+    """Return the sections of ``text`` in order, covering it entirely.
+
+    Headers are "Title:" anywhere (inline "FINDINGS:" too) or an upper-case title alone on a
+    line. Text before the first header (or a header-less report) is one ``default`` section.
+    """
+    cfg = _config()
+    heads: list[tuple[int, str]] = []
+    colon = text.find(":")
+    while colon != -1:
+        head = _header_before(text, colon, cfg)
+        if head is not None:
+            heads.append(head)
+        colon = text.find(":", colon + 1)
+    if "\n" in text:
+        for m in _LINE_RE.finditer(text):
+            name = cfg.title_to_name.get(" ".join(m.group(1).split()))
+            if name is not None:
+                heads.append((m.start(1), name))
+    if not heads:
+        return [Section(default, 0, len(text))]
+    heads.sort()
+    sections: list[Section] = []
+    if text[: heads[0][0]].strip():
+        sections.append(Section(default, 0, heads[0][0]))
+    for i, (start, name) in enumerate(heads):
+        if i + 1 < len(heads) and heads[i + 1][0] == start:
+            continue
+        stop = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        sections.append(Section(name, start, stop))
+    return sections
+
+
+class SectionIndex:
+    """Find the section of a character offset in O(log n)."""
+
+    __slots__ = ("_sections", "_starts")
+
+    def __init__(self, sections: list[Section]) -> None:
+        self._sections = sections
+        self._starts = [s.start for s in sections]
+
+    def at(self, offset: int) -> Section:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return self._sections[max(i, 0)]

@@ -1,0 +1,2 @@
+"""Management commands of the annotation app."""
+from __future__ import annotations

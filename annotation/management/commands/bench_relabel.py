@@ -1,0 +1,92 @@
+"""Time a relabel of N synthetic reports: full, incremental with nothing to do, and forced.
+
+Runs against the configured database in a throwaway protocol (deleted afterwards unless --keep).
+The forced run is the cost after a phrase edit: every report is stale by hash and every soft
+label is rewritten in place.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.engine.synthetic import generate_reports
+from annotation.models import SoftLabel
+from annotation.services.relabel import relabel_protocol
+from annotation.services.schemas import labeler_for_schema, schema_for_protocol, schema_to_engine
+from reports.models import Job, JobKind, Protocol, ProtocolStatus, Report, Study
+from reports.services.jobs import job_start, job_succeed
+
+_INSERT_CHUNK = 5000
+
+
+class Command(BaseCommand):
+    help = "Benchmark relabelling N synthetic reports (reports/s, full / no-op / forced)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--count", type=int, default=10_000)
+        parser.add_argument("--batch-size", type=int, default=1000)
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--keep", action="store_true", help="keep the benchmark protocol and its data")
+
+    def handle(self, *args: Any, count: int, batch_size: int, seed: int, keep: bool, **options: Any) -> None:
+        protocol = self._make_protocol(count, seed)
+        try:
+            # Compile outside the timings: a worker keeps compiled labelers (schemas.labeler_for_schema).
+            started = time.monotonic()
+            labeler_for_schema(schema_to_engine(schema_for_protocol(protocol)))
+            self.stdout.write(f"labeler compiled in {time.monotonic() - started:.2f} s")
+            for name, force in (("full (new reports)", False), ("incremental, nothing changed", False), ("forced (= after a phrase edit)", True)):
+                counts = self._run(protocol, batch_size=batch_size, force=force)
+                rate = counts["reports"] / counts["seconds"] if counts["seconds"] else float("inf")
+                self.stdout.write(
+                    f"{name:32s} {counts['reports']:>8d} reports read, {counts['skipped']:>8d} skipped, "
+                    f"{counts['seconds']:8.2f} s, {rate:10.0f} reports/s"
+                )
+            self.stdout.write(f"soft labels stored: {SoftLabel.objects.filter(report__study__protocol=protocol).count()}")
+        finally:
+            if not keep:
+                self._drop(protocol)
+
+    def _run(self, protocol: Protocol, *, batch_size: int, force: bool) -> dict[str, Any]:
+        job = job_start(job_id=Job.objects.create(kind=JobKind.RELABEL, protocol=protocol).pk)
+        counts = relabel_protocol(protocol=protocol, job=job, batch_size=batch_size, force=force)
+        job_succeed(job=job, result=counts)
+        return counts
+
+    def _make_protocol(self, count: int, seed: int) -> Protocol:
+        started = time.monotonic()
+        texts = generate_reports(count, seed=seed)
+        now = timezone.now()
+        with transaction.atomic():
+            protocol = Protocol.objects.create(
+                irb_number=f"BENCH-{uuid.uuid4().hex[:12]}", title="relabel benchmark", principal_investigator="bench",
+                status=ProtocolStatus.APPROVED, approved_on=timezone.localdate(),
+            )
+            for offset in range(0, count, _INSERT_CHUNK):
+                chunk = texts[offset:offset + _INSERT_CHUNK]
+                studies = Study.objects.bulk_create(
+                    Study(protocol=protocol, accession=f"B{offset + i:09d}", modality="CR") for i in range(len(chunk))
+                )
+                Report.objects.bulk_create(
+                    Report(
+                        study=study, text=text, text_sha256=hashlib.sha256(text.encode()).hexdigest(),
+                        sections=[], signed_at=now,
+                    )
+                    for study, text in zip(studies, chunk, strict=True)
+                )
+        self.stdout.write(f"{count} synthetic reports created in {time.monotonic() - started:.1f} s (not timed below)")
+        return protocol
+
+    def _drop(self, protocol: Protocol) -> None:
+        # Bottom-up raw deletes: the cascade collector would load 100k rows one model at a time.
+        SoftLabel.objects.filter(report__study__protocol=protocol).delete()
+        Report.objects.filter(study__protocol=protocol).delete()
+        Study.objects.filter(protocol=protocol).delete()
+        Job.objects.filter(protocol=protocol).delete()
+        protocol.delete()

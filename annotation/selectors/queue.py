@@ -1,0 +1,279 @@
+"""Reads for the confirmation screen: the reader's queue, and what one study's page shows."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+from django.utils import timezone
+
+from annotation.models import (
+    Confirmation,
+    ConfirmationKind,
+    ConfirmValue,
+    Label,
+    LabelSchema,
+    LabelValue,
+    QueueLease,
+    SoftLabel,
+)
+from reports.models import Protocol, Report, ReviewState, Role, Study
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+# Who reads studies: radiologists, and curators (lead radiologists) who may read too.
+READ_ROLES: tuple[str, ...] = (Role.RADIOLOGIST, Role.CURATOR)
+ADJUDICATE_ROLES: tuple[str, ...] = (Role.CURATOR,)
+# Colour slots in read.css (.lbl-0 ... .lbl-19), matched to annotation.services.schemas.PALETTE.
+COLOR_SLOTS = 20
+
+
+def lease_duration() -> dt.timedelta:
+    return dt.timedelta(seconds=getattr(settings, "CONFIRM_LEASE_SECONDS", 300))
+
+
+def skip_duration() -> dt.timedelta:
+    return dt.timedelta(seconds=getattr(settings, "CONFIRM_SKIP_SECONDS", 3600))
+
+
+def undo_window() -> dt.timedelta:
+    return dt.timedelta(seconds=getattr(settings, "CONFIRM_UNDO_SECONDS", 30))
+
+
+def study_for_reader(user: AbstractBaseUser | AnonymousUser, study_id: int, roles: tuple[str, ...] = READ_ROLES) -> Study:
+    """The study if the user reads on its protocol today; 404 otherwise (never 403)."""
+    study = Study.objects.visible_to(user, roles).select_related("protocol").filter(pk=study_id).first()
+    if study is None:
+        raise Http404("No such study")
+    return study
+
+
+def protocol_schema(protocol: Protocol) -> LabelSchema:
+    if protocol.label_schema_id is not None:
+        return protocol.label_schema
+    # Imported late: it pulls in the engine, which only protocols without a schema need.
+    from annotation.services.schemas import schema_for_protocol
+
+    return schema_for_protocol(protocol)
+
+
+def protocol_labels(protocol: Protocol) -> list[Label]:
+    """The protocol's labels in reading order."""
+    return list(Label.objects.filter(schema=protocol_schema(protocol)).order_by("order", "name"))
+
+
+def queue_candidates(
+    *, protocol: Protocol, reader: AbstractBaseUser, label_id: int | None = None, now: dt.datetime | None = None
+) -> QuerySet[Study]:
+    """Open studies this reader may take next, most informative first.
+
+    Walks the index (protocol, review_state, -informativeness, id); every other condition is a
+    per-row EXISTS on an indexed key, so LIMIT 1 stops early instead of scanning the protocol.
+    A study is free while its reads plus other readers' live leases leave a slot.
+    """
+    now = now or timezone.now()
+    others_leases = QueueLease.objects.filter(study=OuterRef("pk"), skipped=False, expires_at__gt=now).exclude(
+        reader=reader
+    )
+    qs = (
+        Study.objects.visible_to(reader, READ_ROLES)
+        .filter(protocol=protocol, review_state=ReviewState.OPEN)
+        .exclude(
+            Exists(
+                Confirmation.objects.filter(
+                    study=OuterRef("pk"), reader=reader, kind=ConfirmationKind.READ, is_current=True
+                )
+            )
+        )
+        .exclude(Exists(QueueLease.objects.filter(study=OuterRef("pk"), reader=reader, skipped=True, expires_at__gt=now)))
+    )
+    if protocol.readers_per_study == 1:
+        qs = qs.filter(reads_done=0).exclude(Exists(others_leases))
+    else:
+        held = others_leases.order_by().values("study").annotate(n=Count("pk")).values("n")[:1]
+        qs = qs.alias(taken=F("reads_done") + Coalesce(Subquery(held), Value(0))).filter(
+            taken__lt=protocol.readers_per_study
+        )
+    if label_id is not None:
+        qs = qs.filter(
+            Exists(
+                SoftLabel.objects.filter(
+                    report__study=OuterRef("pk"),
+                    label_id=label_id,
+                    value__in=[LabelValue.POSITIVE, LabelValue.UNCERTAIN],
+                )
+            )
+        )
+    return qs.order_by("-informativeness", "id")
+
+
+def slot_free(*, study: Study, reader: AbstractBaseUser, now: dt.datetime) -> bool:
+    """Re-check one study's slots with fresh reads; call while holding the study row lock."""
+    reads = Confirmation.objects.filter(study=study, kind=ConfirmationKind.READ, is_current=True)
+    if reads.filter(reader=reader).exists():
+        return False
+    held = QueueLease.objects.filter(study=study, skipped=False, expires_at__gt=now).exclude(reader=reader).count()
+    return reads.count() + held < study.protocol.readers_per_study
+
+
+# --- the study page ---
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    label: str = ""
+    kind: str = ""  # pos / neg / unc for an evidence span
+    slot: int = 0
+    phrase: str = ""
+
+
+@dataclass
+class SectionView:
+    name: str
+    context: bool  # indication / history: shown, but the engine ignores them
+    segments: list[Segment] = field(default_factory=list)
+
+
+@dataclass
+class LabelRow:
+    label: Label
+    slot: int
+    soft_value: str  # positive / negative / uncertain / absent
+    soft_p: float | None
+    choice: str
+
+
+CONTEXT_SECTIONS = {"indication", "history"}
+_NEGATED = {"NEGATED_EXISTENCE", "RESOLVED"}
+_UNCERTAIN = {"POSSIBLE_EXISTENCE", "PROBABLE_EXISTENCE", "UNCERTAIN"}
+
+
+def mention_kind(modifiers: list[str] | None) -> str:
+    mods = set(modifiers or [])
+    if mods & _NEGATED:
+        return "neg"
+    if mods & _UNCERTAIN:
+        return "unc"
+    return "pos"
+
+
+def report_sections(report: Report, spans: list[tuple[int, int, Segment]]) -> list[SectionView]:
+    """Split the report into its sections and each section into plain and highlighted text.
+
+    Overlapping evidence spans (two labels on one phrase) keep the first; the template escapes
+    every piece, so report text can never become markup.
+    """
+    text = report.text
+    bounds = [(str(name), int(start), int(end)) for name, start, end in (report.sections or [])]
+    if not bounds:
+        bounds = [("report", 0, len(text))]
+    ordered = sorted((s for s in spans if 0 <= s[0] < s[1] <= len(text)), key=lambda s: (s[0], -s[1]))
+    views: list[SectionView] = []
+    for name, start, end in bounds:
+        view = SectionView(name=name, context=name.lower() in CONTEXT_SECTIONS)
+        cursor = start
+        for span_start, span_end, seg in ordered:
+            if span_start < cursor or span_end > end:
+                continue
+            if span_start > cursor:
+                view.segments.append(Segment(text=text[cursor:span_start]))
+            view.segments.append(
+                Segment(text=text[span_start:span_end], label=seg.label, kind=seg.kind, slot=seg.slot, phrase=seg.phrase)
+            )
+            cursor = span_end
+        if cursor < end:
+            view.segments.append(Segment(text=text[cursor:end]))
+        views.append(view)
+    return views
+
+
+def read_context(*, study: Study, reader: AbstractBaseUser, labels: list[Label]) -> dict[str, Any]:
+    """Everything the study page shows, in a fixed number of queries (no per-label query)."""
+    report = Report.objects.filter(study=study).first()
+    soft = {s.label_id: s for s in SoftLabel.objects.filter(report=report)} if report is not None else {}
+    own = (
+        Confirmation.objects.filter(study=study, reader=reader, kind=ConfirmationKind.READ, is_current=True)
+        .prefetch_related("labels")
+        .first()
+    )
+    own_values = {cl.label_id: cl.value for cl in own.labels.all()} if own is not None else {}
+    rows: list[LabelRow] = []
+    spans: list[tuple[int, int, Segment]] = []
+    for index, label in enumerate(labels):
+        slot = index % COLOR_SLOTS
+        soft_label = soft.get(label.pk)
+        soft_value = soft_label.value if soft_label is not None else ConfirmValue.ABSENT
+        rows.append(
+            LabelRow(
+                label=label,
+                slot=slot,
+                soft_value=soft_value,
+                soft_p=soft_label.p if soft_label is not None else None,
+                choice=own_values.get(label.pk, soft_value),
+            )
+        )
+        for ev in soft_label.evidence if soft_label is not None else []:
+            try:
+                start, end = int(ev["start"]), int(ev["end"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            seg = Segment(text="", label=label.name, kind=mention_kind(ev.get("modifiers")), slot=slot, phrase=str(ev.get("phrase", "")))
+            spans.append((start, end, seg))
+    return {
+        "study": study,
+        "protocol": study.protocol,
+        "report": report,
+        "sections": report_sections(report, spans) if report is not None else [],
+        "rows": rows,
+        "own": own,
+        "values": [(v.value, v.label, v.label[0].lower()) for v in ConfirmValue],
+    }
+
+
+def previous_study_id(*, protocol: Protocol, reader: AbstractBaseUser, study: Study, own: Confirmation | None) -> int | None:
+    """The study this reader confirmed just before this one (or last, for an unread study)."""
+    qs = Confirmation.objects.filter(
+        study__protocol=protocol, reader=reader, kind=ConfirmationKind.READ, withdrawn_at__isnull=True
+    ).exclude(study=study)
+    if own is not None:
+        qs = qs.filter(created_at__lt=own.created_at)
+    return qs.order_by("-created_at").values_list("study_id", flat=True).first()
+
+
+def undoable_confirmation(*, protocol: Protocol, reader: AbstractBaseUser, now: dt.datetime | None = None) -> Confirmation | None:
+    """The reader's last confirmation in this protocol, while the undo window is open."""
+    now = now or timezone.now()
+    last = (
+        Confirmation.objects.filter(study__protocol=protocol, reader=reader, kind=ConfirmationKind.READ)
+        .order_by("-created_at")
+        .first()
+    )
+    if last is None or not last.is_current or last.withdrawn_at is not None or last.created_at < now - undo_window():
+        return None
+    return last
+
+
+def adjudication_candidates(*, protocol: Protocol, curator: AbstractBaseUser) -> QuerySet[Study]:
+    return (
+        Study.objects.visible_to(curator, ADJUDICATE_ROLES)
+        .filter(protocol=protocol, review_state=ReviewState.ADJUDICATION)
+        .order_by("-informativeness", "id")
+    )
+
+
+def study_reads(study: Study) -> list[Confirmation]:
+    """Current reads and adjudication of a study, with their labels (for the adjudicator only)."""
+    return list(
+        Confirmation.objects.filter(study=study, is_current=True)
+        .select_related("reader")
+        .prefetch_related("labels")
+        .order_by("kind", "created_at")
+    )
+
+

@@ -1,0 +1,223 @@
+"""Relabel a protocol's reports with its schema: soft labels, evidence and queue order.
+
+Soft labels are machine output and nothing else. A relabel writes SoftLabel rows and
+Study.informativeness only; it never reads or writes confirmations (they are stored apart, with
+the soft value they started from), Study.version, review_state or reads_done, so a phrase edit
+can never silently change a label a radiologist confirmed (DESIGN.md "Soft-label semantics").
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from annotation.engine import ENGINE_VERSION
+from annotation.models import LabelValue, SoftLabel
+from annotation.selectors.labels import last_full_pass_started, stale_reports
+from annotation.services.schemas import labeler_for_schema, schema_for_protocol, schema_to_engine
+from reports.models import Job, JobKind, JobStatus, Protocol, Report, Role, Study
+from reports.services.jobs import job_create, job_progress
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    from annotation.engine import LabelResult
+
+# Relabelling changes what every reader's queue shows first; a data-management act, not a reading one.
+RELABEL_ROLES = (Role.CURATOR, Role.DATA_SCIENTIST)
+
+
+
+def can_relabel(user: AbstractBaseUser | AnonymousUser, protocol: Protocol) -> bool:
+    return Protocol.objects.visible_to(user, RELABEL_ROLES).filter(pk=protocol.pk).exists()
+
+
+_UPSERT_FIELDS = ["value", "p", "engine_version", "phrase_set_hash", "evidence", "updated_at"]
+# Ids per IN (...) list: under SQLite's historical limit of 999 bound parameters.
+_IN_CHUNK = 900
+
+
+def informativeness(results: Iterable[LabelResult]) -> float:
+    """How much a reader's confirmation would teach us about a study, in [0, 1].
+
+    Per label u = 1 - |2p - 1| (1 at p = 0.5, 0 at p = 0 or 1), and u = 1 for an uncertain value
+    whatever its p: the text itself hedges. The study scores 0.9 * max(u) + 0.1 * mean(u), so
+    its least certain label decides, and among equals the study with more doubtful labels comes
+    first. A study with no label mentioned scores 0.
+    """
+    scores = [1.0 if r.value == LabelValue.UNCERTAIN else 1.0 - abs(2.0 * r.p - 1.0) for r in results]
+    if not scores:
+        return 0.0
+    return round(0.9 * max(scores) + 0.1 * sum(scores) / len(scores), 6)
+
+
+def relabel_protocol(
+    *, protocol: Protocol, job: Job | None = None, batch_size: int = 1000, force: bool = False
+) -> dict[str, Any]:
+    """Label the protocol's reports in id order, batch by batch; return counts.
+
+    Only stale reports are read unless `force` (see selectors.labels.stale_reports): after a
+    phrase edit every report is stale by hash, but a rerun after a crash, or a relabel with no
+    change, skips what is already current. Each batch is one transaction, so a killed worker
+    leaves whole batches behind and a rerun resumes where it stopped. Raises JobCancelled (from
+    job_progress) when the job was cancelled meanwhile.
+    """
+    started = time.monotonic()
+    schema = schema_for_protocol(protocol)
+    engine_schema = schema_to_engine(schema)
+    phrase_set_hash = engine_schema.phrase_set_hash()
+    labeler = labeler_for_schema(engine_schema)
+    label_ids = dict(schema.labels.values_list("name", "id"))
+
+    reports = Report.objects.filter(study__protocol=protocol)
+    if not force:
+        covered = last_full_pass_started(
+            protocol=protocol, engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash
+        )
+        reports = stale_reports(
+            reports, engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, covered_until=covered
+        )
+    total = reports.count()
+    counts = {"reports": 0, "written": 0, "unchanged": 0, "removed": 0}
+    if job is not None:
+        job_progress(job=job, done=0, total=total, message=f"Relabelling {total} reports")
+
+    last_id = 0
+    while True:
+        # Keyset pages instead of one open cursor: each page is a fresh query, so the writes of the
+        # previous page cannot disturb it (SQLite has no isolation within a connection).
+        rows = list(
+            reports.filter(pk__gt=last_id)
+            .order_by("pk")
+            .values_list("pk", "study_id", "study__informativeness", "text")[:batch_size]
+        )
+        if not rows:
+            break
+        last_id = rows[-1][0]
+        results = labeler.label_many([row[3] for row in rows])
+        for key, n in _write_batch(rows, results, label_ids, phrase_set_hash).items():
+            counts[key] += n
+        counts["reports"] += len(rows)
+        if job is not None:
+            job_progress(job=job, done=counts["reports"], message=f"Relabelled {counts['reports']} of {total} reports")
+
+    seconds = time.monotonic() - started
+    return {
+        **counts,
+        "skipped": Report.objects.filter(study__protocol=protocol).count() - counts["reports"] if not force else 0,
+        "forced": force,
+        "engine_version": ENGINE_VERSION,
+        "phrase_set_hash": phrase_set_hash,
+        "schema": schema.name,
+        "seconds": round(seconds, 3),
+        "reports_per_second": round(counts["reports"] / seconds, 1) if seconds > 0 else None,
+    }
+
+
+def _evidence_json(result: LabelResult) -> list[dict[str, Any]]:
+    # Offsets index Report.text; the matched text is not copied (no second copy of PHI).
+    return [
+        {"start": e.start, "end": e.end, "phrase": e.phrase, "modifiers": [str(m) for m in e.modifiers], "section": e.section}
+        for e in result.evidence
+    ]
+
+
+def _chunks(items: list[int], size: int = _IN_CHUNK) -> Iterable[list[int]]:
+    return (items[i:i + size] for i in range(0, len(items), size))
+
+
+def _write_batch(
+    rows: list[tuple[int, int, float, str]],
+    results: list[dict[str, LabelResult]],
+    label_ids: dict[str, int],
+    phrase_set_hash: str,
+) -> dict[str, int]:
+    """Store one batch: insert new soft labels, rewrite changed ones, stamp unchanged ones, drop absent ones.
+
+    Most soft labels survive a phrase edit unchanged, so comparing with what is stored and only
+    re-stamping those (one UPDATE) costs far less than rewriting every row and its JSON.
+    """
+    report_ids = [row[0] for row in rows]
+    stored: dict[tuple[int, int], tuple[int, str, float, list[Any]]] = {}
+    for chunk in _chunks(report_ids):
+        for pk, report_id, label_id, value, p, evidence in SoftLabel.objects.filter(report_id__in=chunk).values_list(
+            "pk", "report_id", "label_id", "value", "p", "evidence"
+        ):
+            stored[(report_id, label_id)] = (pk, value, p, evidence)
+
+    now = timezone.now()
+    to_write: list[SoftLabel] = []
+    unchanged: list[int] = []
+    studies: list[Study] = []
+    seen: set[tuple[int, int]] = set()
+    for (report_id, study_id, old_score, _), by_label in zip(rows, results, strict=True):
+        for name, result in by_label.items():
+            key = (report_id, label_ids[name])
+            seen.add(key)
+            value, p, evidence = str(result.value), min(max(float(result.p), 0.0), 1.0), _evidence_json(result)
+            if key in stored and stored[key][1:] == (value, p, evidence):
+                unchanged.append(stored[key][0])
+                continue
+            to_write.append(
+                SoftLabel(
+                    report_id=report_id, label_id=key[1], value=value, p=p, evidence=evidence,
+                    engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, updated_at=now,
+                )
+            )
+        score = informativeness(by_label.values())
+        if score != old_score:
+            studies.append(Study(pk=study_id, informativeness=score))
+    gone = [stored[key][0] for key in stored.keys() - seen]
+
+    with transaction.atomic():
+        for chunk in _chunks(gone):
+            SoftLabel.objects.filter(pk__in=chunk).delete()
+        for chunk in _chunks(unchanged):
+            SoftLabel.objects.filter(pk__in=chunk).update(
+                engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, updated_at=now
+            )
+        SoftLabel.objects.bulk_create(
+            to_write, update_conflicts=True, unique_fields=["report", "label"], update_fields=_UPSERT_FIELDS, batch_size=500
+        )
+        # Only the queue-order column: version, review_state and reads_done belong to confirmations.
+        Study.objects.bulk_update(studies, ["informativeness"], batch_size=500)
+    return {"written": len(to_write), "unchanged": len(unchanged), "removed": len(gone)}
+
+
+def relabel_start(
+    *,
+    protocol: Protocol,
+    actor: AbstractBaseUser | None,
+    force: bool = False,
+    enqueue: Callable[[int], object] | None = None,
+) -> Job:
+    """Queue a relabel of the protocol, or return the one already queued or running.
+
+    Two relabels of one protocol would write the same rows twice for nothing; the protocol row
+    lock makes the check-then-create safe on PostgreSQL (SQLite's write lock serialises it too).
+    `enqueue` replaces the Celery send, for the command that runs the job in its own process.
+    """
+    if enqueue is None:
+        # Imported here: the task module imports this one.
+        from annotation.tasks import relabel_protocol_task
+
+        enqueue = relabel_protocol_task.delay
+    with transaction.atomic():
+        Protocol.objects.select_for_update().filter(pk=protocol.pk).first()
+        running = (
+            Job.objects.filter(protocol=protocol, kind=JobKind.RELABEL, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+            .order_by("created_at")
+            .first()
+        )
+        if running is not None:
+            return running
+        return job_create(
+            kind=JobKind.RELABEL,
+            protocol=protocol,
+            actor=actor,
+            params={"force": force},
+            enqueue=enqueue,
+        )
