@@ -8,6 +8,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# -qq: errors only; pip's warnings about this machine's extra package folders would bury them.
+PIP := $(BIN)/python -m pip install -qq --disable-pip-version-check
 PORT ?= 8000
 export PORT
 
@@ -34,8 +36,9 @@ install: $(STAMP)
 # any other spec (including one pulled in by a dependency) downloads a multi-GB CUDA build.
 $(STAMP): pyproject.toml requirements/constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[test]"
+	@echo "Installing torch 2.13.0 (CPU), then radlabel's pinned dependencies into $(VENV) (a minute or two)..."
+	$(PIP) torch==2.13.0
+	$(PIP) -c requirements/constraints.txt -e ".[test]"
 	@touch $@
 
 run: install

@@ -16,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -36,9 +37,29 @@ def _die_with_parent() -> None:
         pass  # Not Linux: Ctrl-C still stops both children through the supervisor.
 
 
-def _start(name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+def _start(name: str, argv: list[str], env: dict[str, str], *, ready: bytes | None = None) -> tuple[subprocess.Popen[bytes], threading.Event]:
+    """Start a child; with `ready`, copy its output through and set the event when a line has it."""
     print(f"[run] starting {name}: {' '.join(argv)}", flush=True)
-    return subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+    seen = threading.Event()
+    if ready is None:
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent)
+        seen.set()
+        return proc, seen
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+
+    def copy() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+            if ready in line:
+                seen.set()
+
+    threading.Thread(target=copy, name=f"{name}-output", daemon=True).start()
+    return proc, seen
 
 
 def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -60,15 +81,12 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
         proc.wait()
 
 
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                return response.status == 200
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    return False
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
 
 
 def _demo_password() -> str | None:
@@ -110,19 +128,18 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    children = {
-        "web": _start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env),
-        "worker": _start(
-            "worker",
-            [str(bin_dir / "celery"), "-A", "config", "worker", "--concurrency", "1", "-l", "INFO",
-             "-n", f"radlabel-{port}@%h"],
-            env,
-        ),
-    }
+    web, _ = _start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env)
+    worker, worker_ready = _start(
+        "worker",
+        [str(bin_dir / "celery"), "-A", "config", "worker", "--concurrency", "1", "-l", "INFO",
+         "-n", f"radlabel-{port}@%h"],
+        env,
+        ready=b" ready.",
+    )
+    children = {"web": web, "worker": worker}
     code = 0
+    banner_due = True
     try:
-        if _wait_until_up(f"{url}accounts/login/", children["web"]):
-            print(_banner(url), flush=True)
         while not stopping:
             dead = [(name, proc.returncode) for name, proc in children.items() if proc.poll() is not None]
             if dead:
@@ -130,6 +147,10 @@ def main() -> int:
                 print(f"[run] {name} exited with status {returncode}; stopping the rest", file=sys.stderr, flush=True)
                 code = returncode or 1
                 break
+            # The banner comes once both answer, so the URL and logins are not buried in start-up logs.
+            if banner_due and worker_ready.is_set() and _answers(f"{url}accounts/login/"):
+                print(_banner(url), flush=True)
+                banner_due = False
             time.sleep(0.5)
     finally:
         print("[run] stopping the web server and the worker", flush=True)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from spacy.attrs import IDX, LENGTH
+from spacy.attrs import IDX
 from spacy.matcher import PhraseMatcher
 
 from annotation.engine.aggregate import (
@@ -228,19 +228,27 @@ class Labeler:
         exact_forms = self._exact_forms
         n_tokens = len(doc)
         # One numpy call instead of a Token object per lookup (Token creation dominated profiles).
-        offsets = doc.to_array([IDX, LENGTH]).tolist()
+        starts = doc.to_array(IDX).tolist()
+        text_len = len(text)
+
+        def end_char(e: int) -> int:
+            """End offset of token e-1: the next token's start minus the whitespace between."""
+            ce = starts[e] if e < n_tokens else text_len
+            while text[ce - 1].isspace():
+                ce -= 1
+            return ce
+
         exact_cache = self._exact_cache
         decision_cache = self._decision_cache
 
         def has_comma(a: int, b: int) -> bool:
-            return a < b and text.find(",", offsets[a][0], offsets[b][0]) != -1
+            return a < b and text.find(",", starts[a], starts[b]) != -1
 
         by_label: dict[str, list[Mention]] = {}
         blocked = False
         for s, e, label, kind, phrase in targets:
-            cs = offsets[s][0]
-            last = offsets[e - 1]
-            ce = last[0] + last[1]
+            cs = starts[s]
+            ce = end_char(e)
             section = sections.at(cs)
             if section.name in ignored:
                 continue
@@ -249,9 +257,8 @@ class Labeler:
             sent_end = sent_ends[i] if i < len(sent_ends) else n_tokens
             # Reports repeat sentences verbatim ("No pneumothorax or pleural effusion."), and a
             # decision depends only on the sentence's tokens, so memoise it per sentence text.
-            sent_cs = offsets[sent_start][0]
-            sent_last = offsets[sent_end - 1]
-            sent_ce = sent_last[0] + sent_last[1]
+            sent_cs = starts[sent_start]
+            sent_ce = end_char(sent_end)
             cache_key = None
             decision = None
             if section.start <= sent_cs and sent_ce <= section.end:
@@ -262,7 +269,7 @@ class Labeler:
                 hi = bisect.bisect_left(trig_starts, sent_end)
                 scope = triggers[lo:hi]
                 if scope and cache_key is None:
-                    scope = [t for t in scope if section.start <= offsets[t.start][0] < section.end]
+                    scope = [t for t in scope if section.start <= starts[t.start] < section.end]
                 decision = rules.decide(s, e, scope, kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma)
                 if cache_key is not None:
                     if len(decision_cache) >= _DECISION_CACHE_SIZE:

@@ -57,7 +57,6 @@ def _config() -> _SectionConfig:
 
 # Characters a header may contain; the title itself is decided by a dictionary lookup.
 _HEADER_CHARS_REV_RE = re.compile(r"[A-Za-z/&()\- \t]{1,60}")
-_LINE_RE = re.compile(r"^[ \t]*([A-Z][A-Z/&()\- \t]{1,80}?)[ \t]*$", re.MULTILINE)
 _HEAD_CACHE: dict[str, tuple[int, str] | None] = {}
 
 
@@ -110,10 +109,14 @@ def split_sections(text: str, default: str = "findings") -> list[Section]:
             heads.append(head)
         colon = text.find(":", colon + 1)
     if "\n" in text:
-        for m in _LINE_RE.finditer(text):
-            name = cfg.title_to_name.get(" ".join(m.group(1).split()))
-            if name is not None:
-                heads.append((m.start(1), name))
+        pos = 0
+        for line in text.split("\n"):
+            stripped = line.strip()
+            if stripped and len(stripped) < 80 and stripped.isupper():
+                name = cfg.title_to_name.get(" ".join(stripped.split()))
+                if name is not None:
+                    heads.append((pos + line.index(stripped[0]), name))
+            pos += len(line) + 1
     if not heads:
         return [Section(default, 0, len(text))]
     heads.sort()

@@ -114,11 +114,13 @@ def queue_candidates(
 
 def slot_free(*, study: Study, reader: AbstractBaseUser, now: dt.datetime) -> bool:
     """Re-check one study's slots with fresh reads; call while holding the study row lock."""
-    reads = Confirmation.objects.filter(study=study, kind=ConfirmationKind.READ, is_current=True)
-    if reads.filter(reader=reader).exists():
+    readers = list(
+        Confirmation.objects.filter(study=study, kind=ConfirmationKind.READ, is_current=True).values_list("reader_id", flat=True)
+    )
+    if reader.pk in readers:
         return False
     held = QueueLease.objects.filter(study=study, skipped=False, expires_at__gt=now).exclude(reader=reader).count()
-    return reads.count() + held < study.protocol.readers_per_study
+    return len(readers) + held < study.protocol.readers_per_study
 
 
 # --- the study page ---

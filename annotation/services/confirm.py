@@ -110,99 +110,120 @@ def confirmation_submit(
     time_spent_ms: int | None = None,
     request: HttpRequest | None = None,
     channel: str = "page",
+    labels: list[Label] | None = None,
 ) -> Confirmation:
     """Record the reader's decision on every label of the study, as of `version`.
 
     `values` maps label names to positive / negative / uncertain / absent; a label left out keeps
     the engine's value (what the page pre-selects). A reader's earlier read of the same study is
     superseded, not changed. An adjudication is final: reads of an adjudicated study are refused.
-    Raises ConfirmationInvalid (nothing written) or ConfirmationConflict.
+    Raises ConfirmationInvalid (nothing written) or ConfirmationConflict. `labels`, when the
+    caller already holds the protocol's labels, saves a query.
     """
     protocol = study.protocol
-    labels = protocol_labels(protocol)
+    labels = labels if labels is not None else protocol_labels(protocol)
     chosen = values_check(labels, values)
-    with transaction.atomic():
-        # The conditional UPDATE is the lock: a concurrent writer with the same version blocks
-        # here, and once we commit its WHERE no longer matches.
-        if not Study.objects.filter(pk=study.pk, version=version).update(version=F("version") + 1):
-            raise _conflict(
-                study.pk, "This study was saved by someone else since you opened it; review it and save again.",
-                "stale_version",
+    try:
+        with transaction.atomic():
+            confirmation = _confirmation_write(
+                study=study, reader=reader, kind=kind, version=version, labels=labels, chosen=chosen,
+                time_spent_ms=time_spent_ms, request=request, channel=channel,
             )
-        locked = Study.objects.values("reads_done", "review_state").get(pk=study.pk)
-        current = Confirmation.objects.filter(study=study, is_current=True, kind__in=[kind, ConfirmationKind.ADJUDICATION])
-        previous = None
-        for row in current:
-            if row.kind == ConfirmationKind.ADJUDICATION and kind == ConfirmationKind.READ:
-                raise _conflict(study.pk, "A curator has adjudicated this study; their decision is final.", "adjudicated")
-            if row.kind == kind and (kind == ConfirmationKind.ADJUDICATION or row.reader_id == reader.pk):
-                previous = row
-        if (
-            kind == ConfirmationKind.READ
-            and previous is None
-            and locked["reads_done"] >= protocol.readers_per_study
-        ):
-            raise _conflict(study.pk, "This study already has all the readers it needs.", "complete")
-        if previous is not None:
-            Confirmation.objects.filter(pk=previous.pk).update(is_current=False)
-        soft = {s.label_id: s for s in SoftLabel.objects.filter(report__study=study)}
-        try:
-            with transaction.atomic():
-                confirmation = Confirmation.objects.create(
-                    study=study,
-                    reader=reader,
-                    kind=kind,
-                    study_version=version + 1,
-                    supersedes=previous,
-                    time_spent_ms=time_spent_ms,
-                )
-        except IntegrityError:
-            # Only reachable if a write skipped the version check; still never a silent loss.
-            raise _conflict(study.pk, "This study was saved by someone else at the same moment.", "duplicate") from None
-        ConfirmationLabel.objects.bulk_create(
-            [
-                ConfirmationLabel(
-                    confirmation=confirmation,
-                    label=label,
-                    value=chosen.get(label.pk, soft[label.pk].value if label.pk in soft else ConfirmValue.ABSENT),
-                    soft_value=soft[label.pk].value if label.pk in soft else None,
-                    soft_p=soft[label.pk].p if label.pk in soft else None,
-                )
-                for label in labels
-            ]
-        )
-        review_state_refresh(study=study)
-        QueueLease.objects.filter(study=study, reader=reader).delete()
-        audit_record(
-            actor=reader,
-            action=AuditAction.LABEL_CONFIRM,
-            obj=study,
-            protocol=protocol,
-            request=request,
-            channel=channel,
-            detail={
-                "confirmation": confirmation.pk,
-                "kind": kind,
-                "version": version + 1,
-                "supersedes": previous.pk if previous is not None else None,
-            },
-        )
+    except IntegrityError:
+        # Only reachable if a write skipped the version check; still never a silent loss.
+        raise _conflict(study.pk, "This study was saved by someone else at the same moment.", "duplicate") from None
     return confirmation
 
 
-def review_state_refresh(*, study: Study) -> None:
+def _confirmation_write(
+    *,
+    study: Study,
+    reader: AbstractBaseUser,
+    kind: str,
+    version: int,
+    labels: list[Label],
+    chosen: dict[int, str],
+    time_spent_ms: int | None,
+    request: HttpRequest | None,
+    channel: str,
+) -> Confirmation:
+    protocol = study.protocol
+    # The conditional UPDATE is the lock: a concurrent writer with the same version blocks
+    # here, and once we commit its WHERE no longer matches.
+    if not Study.objects.filter(pk=study.pk, version=version).update(version=F("version") + 1):
+        raise _conflict(
+            study.pk, "This study was saved by someone else since you opened it; review it and save again.",
+            "stale_version",
+        )
+    current = list(Confirmation.objects.filter(study=study, is_current=True).only("pk", "kind", "reader_id"))
+    adjudicated = any(row.kind == ConfirmationKind.ADJUDICATION for row in current)
+    reads = sum(row.kind == ConfirmationKind.READ for row in current)
+    if adjudicated and kind == ConfirmationKind.READ:
+        raise _conflict(study.pk, "A curator has adjudicated this study; their decision is final.", "adjudicated")
+    previous = next(
+        (
+            row for row in current
+            if row.kind == kind and (kind == ConfirmationKind.ADJUDICATION or row.reader_id == reader.pk)
+        ),
+        None,
+    )
+    if kind == ConfirmationKind.READ and previous is None and reads >= protocol.readers_per_study:
+        raise _conflict(study.pk, "This study already has all the readers it needs.", "complete")
+    if previous is not None:
+        Confirmation.objects.filter(pk=previous.pk).update(is_current=False)
+    soft = {s.label_id: s for s in SoftLabel.objects.filter(report__study=study)}
+    confirmation = Confirmation.objects.create(
+        study=study, reader=reader, kind=kind, study_version=version + 1, supersedes=previous, time_spent_ms=time_spent_ms,
+    )
+    ConfirmationLabel.objects.bulk_create(
+        [
+            ConfirmationLabel(
+                confirmation=confirmation,
+                label=label,
+                value=chosen.get(label.pk, soft[label.pk].value if label.pk in soft else ConfirmValue.ABSENT),
+                soft_value=soft[label.pk].value if label.pk in soft else None,
+                soft_p=soft[label.pk].p if label.pk in soft else None,
+            )
+            for label in labels
+        ]
+    )
+    if kind == ConfirmationKind.READ and previous is None:
+        reads += 1
+    review_state_refresh(study=study, reads=reads, adjudicated=adjudicated or kind == ConfirmationKind.ADJUDICATION)
+    QueueLease.objects.filter(study=study, reader=reader).delete()
+    audit_record(
+        actor=reader,
+        action=AuditAction.LABEL_CONFIRM,
+        obj=study,
+        protocol=protocol,
+        request=request,
+        channel=channel,
+        detail={
+            "confirmation": confirmation.pk,
+            "kind": kind,
+            "version": version + 1,
+            "supersedes": previous.pk if previous is not None else None,
+        },
+    )
+    return confirmation
+
+
+def review_state_refresh(*, study: Study, reads: int | None = None, adjudicated: bool | None = None) -> None:
     """Recompute reads_done and review_state from the current confirmations. Hold the row lock.
 
     Done once the protocol's readers have read and agree on every label, or a curator has
     adjudicated; adjudication while the reads disagree; open while readers are missing.
+    `reads` and `adjudicated`, when the caller has just counted them, save the queries.
     """
     needed = study.protocol.readers_per_study
     current = Confirmation.objects.filter(study=study, is_current=True)
-    if current.filter(kind=ConfirmationKind.ADJUDICATION).exists():
+    if adjudicated is None:
+        adjudicated = current.filter(kind=ConfirmationKind.ADJUDICATION).exists()
+    if reads is None:
         reads = current.filter(kind=ConfirmationKind.READ).count()
+    if adjudicated:
         state = ReviewState.DONE
     else:
-        reads = current.filter(kind=ConfirmationKind.READ).count()
         if reads < needed:
             state = ReviewState.OPEN
         elif needed == 1 and reads == 1:

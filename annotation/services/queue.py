@@ -91,6 +91,7 @@ def lease_take(*, study: Study, reader: AbstractBaseUser, now: dt.datetime | Non
 
 
 def _lease_write(*, study: Study, reader: AbstractBaseUser, now: dt.datetime, skipped: bool) -> None:
-    QueueLease.objects.update_or_create(
-        study=study, reader=reader, defaults={"skipped": skipped, "started_at": now, "expires_at": now + lease_duration()}
-    )
+    """Upsert the lease; the caller holds the study row lock, so no other writer races us here."""
+    fields = {"skipped": skipped, "started_at": now, "expires_at": now + lease_duration()}
+    if not QueueLease.objects.filter(study=study, reader=reader).update(**fields):
+        QueueLease.objects.create(study=study, reader=reader, **fields)

@@ -152,7 +152,7 @@ def read_confirm(request: HttpRequest, study_id: int) -> HttpResponse:
     try:
         confirmation_submit(
             study=study, reader=request.user, values=form.values(), version=form.cleaned_data["version"],
-            time_spent_ms=form.time_spent_ms(), request=request,
+            time_spent_ms=form.time_spent_ms(), request=request, labels=labels,
         )
     except ConfirmationConflict as conflict:
         study.refresh_from_db()

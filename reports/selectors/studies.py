@@ -87,7 +87,11 @@ def study_page(
     `count_cap`, which keeps the count cheap on a protocol of millions.
     """
     anchor_id = after if after is not None else before
-    anchor = queryset.filter(pk=anchor_id).only("id", "study_date").first() if anchor_id is not None else None
+    anchor = (
+        queryset.filter(pk=anchor_id).select_related(None).only("id", "study_date").first()
+        if anchor_id is not None
+        else None
+    )
     if anchor is not None and after is not None:
         rows = list(queryset.filter(_after(anchor))[: size + 1])
         has_more, items = len(rows) > size, rows[:size]

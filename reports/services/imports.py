@@ -144,10 +144,13 @@ def _patients(protocol: Protocol, pseudonyms: set[str]) -> dict[str, int]:
 
 def _write_batch(*, protocol: Protocol, rows: list[ReportRow], result: ImportResult) -> None:
     patient_ids = _patients(protocol, {row.patient for row in rows if row.patient})
+    # order_by(): Study's default ordering would steer the planner to the (protocol, date) index
+    # and scan the whole protocol for every batch instead of looking each accession up.
     existing = {
         study.accession: study
         for study in Study.objects.filter(protocol=protocol, accession__in=[row.accession for row in rows])
         .select_related("report")
+        .order_by()
     }
     now = timezone.now()
     new_studies: list[Study] = []

@@ -141,7 +141,9 @@ class Command(BaseCommand):
         return protocol, reader
 
     def _explain(self, protocol: Protocol, reader: Any) -> None:
-        sql = queue_candidates(protocol=protocol, reader=reader).select_for_update(skip_locked=True, of=("self",))[:1].explain(analyze=False)
+        with transaction.atomic():
+            qs = queue_candidates(protocol=protocol, reader=reader).select_for_update(skip_locked=True, of=("self",))
+            sql = qs[:1].explain(analyze=True)
         self.stdout.write("queue query plan:\n  " + sql.replace("\n", "\n  "))
 
     def _measure(self, *, protocol: Protocol, reader: Any, iterations: int) -> list[float]:

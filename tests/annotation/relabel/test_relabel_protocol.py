@@ -171,3 +171,25 @@ def test_soft_labels_of_a_label_no_longer_in_the_schema_are_removed(ct_protocol,
     relabel_protocol(protocol=ct_protocol)
 
     assert not SoftLabel.objects.filter(pk=stray.pk).exists()
+
+
+def test_a_relabel_that_changes_a_soft_label_leaves_confirmations_as_they_were(ct_protocol, make_report, radiologist):
+    from annotation.models import Confirmation, ConfirmationLabel, ConfirmValue
+
+    report = make_report(ct_protocol, BLEED)
+    relabel_protocol(protocol=ct_protocol)
+    hemorrhage = ct_protocol.label_schema.labels.get(name="Hemorrhage")
+    confirmation = Confirmation.objects.create(study=report.study, reader=radiologist, study_version=1)
+    ConfirmationLabel.objects.create(
+        confirmation=confirmation, label=hemorrhage, value=ConfirmValue.POSITIVE, soft_value="positive", soft_p=0.9
+    )
+    Study.objects.filter(pk=report.study_id).update(version=1, reads_done=1, review_state=ReviewState.DONE)
+    before = (list(Confirmation.objects.values()), list(ConfirmationLabel.objects.values()))
+    hemorrhage.phrases.filter(text="hematoma").update(enabled=False)
+
+    relabel_protocol(protocol=ct_protocol)
+
+    assert not SoftLabel.objects.filter(report=report, label=hemorrhage).exists()  # the soft label went
+    assert (list(Confirmation.objects.values()), list(ConfirmationLabel.objects.values())) == before
+    study = Study.objects.get(pk=report.study_id)
+    assert (study.version, study.reads_done, study.review_state) == (1, 1, ReviewState.DONE)

@@ -1,0 +1,78 @@
+"""python manage.py bench_softlabel [--count N] [--processes P] [--reference-sample M]
+
+Labels synthetic chest X-ray reports (annotation.engine.synthetic) on one process and on P
+processes, runs the medspaCy reference on a sample in the same run, and prints reports/s, MB/s,
+peak memory and the engine / reference speed ratio. No database.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import time
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from annotation.engine.batch import label_json_lines
+from annotation.engine.labeler import ENGINE_VERSION
+from annotation.engine.schema import load_builtin_schema
+from annotation.engine.synthetic import generate_reports
+
+
+def _peak_mb() -> float:
+    # ru_maxrss is KiB on Linux; children counted separately (worker processes).
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, kids) / 1024.0
+
+
+class Command(BaseCommand):
+    help = "Benchmark the soft-label engine on synthetic reports against a medspaCy reference."
+    requires_system_checks: list[str] = []
+    requires_migrations_checks = False
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--count", type=int, default=20_000)
+        parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+        parser.add_argument("--reference-sample", type=int, default=500)
+        parser.add_argument("--seed", type=int, default=0)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        count, processes, sample = options["count"], options["processes"], options["reference_sample"]
+        if count < 1 or processes < 1 or sample < 0:
+            raise CommandError("--count and --processes must be >= 1, --reference-sample >= 0")
+        schema = load_builtin_schema("chexpert")
+        texts = generate_reports(count, seed=options["seed"])
+        megabytes = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+        self.stdout.write(f"engine {ENGINE_VERSION}; {count} synthetic reports, {megabytes:.2f} MB")
+
+        t0 = time.perf_counter()
+        for _ in label_json_lines(schema, texts, processes=1):
+            pass
+        single = time.perf_counter() - t0
+        self.stdout.write(
+            f"engine, 1 process:   {count / single:,.0f} reports/s  {megabytes / single:.2f} MB/s"
+        )
+        multi = None
+        if processes > 1:
+            t0 = time.perf_counter()
+            for _ in label_json_lines(schema, texts, processes=processes):
+                pass
+            multi = time.perf_counter() - t0
+            self.stdout.write(
+                f"engine, {processes} processes: {count / multi:,.0f} reports/s  {megabytes / multi:.2f} MB/s"
+                f"  (x{single / multi:.2f} over 1 process)"
+            )
+        if sample:
+            from annotation.engine.reference import build_reference, reference_label
+
+            sample_texts = texts[:sample]
+            nlp = build_reference(schema)
+            t0 = time.perf_counter()
+            reference_label(nlp, sample_texts)
+            ref = time.perf_counter() - t0
+            ref_rate = len(sample_texts) / ref
+            self.stdout.write(f"reference (medspaCy), 1 process: {ref_rate:,.0f} reports/s on {len(sample_texts)}")
+            self.stdout.write(f"speed ratio engine/reference (1 process): {count / single / ref_rate:.1f}x")
+        self.stdout.write(f"peak memory: {_peak_mb():.0f} MB (max RSS of this process / workers)")

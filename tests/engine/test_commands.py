@@ -1,0 +1,75 @@
+"""softlabel and bench_softlabel end to end, including every bad-input case (no output file)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+DATA = Path(__file__).parent / "data"
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def test_softlabel_writes_one_line_per_input_in_order(tmp_path: Path) -> None:
+    inp = _write(tmp_path / "in.jsonl", [
+        json.dumps({"id": "a", "text": "No pneumothorax. Small left pleural effusion.", "extra": 1}),
+        json.dumps({"id": 2, "text": "Lungs are clear."}),
+    ])
+    out = tmp_path / "out.jsonl"
+    call_command("softlabel", str(inp), "--schema", "chexpert", "--out", str(out))
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "2"]
+    assert rows[0]["labels"]["Pleural Effusion"]["value"] == "positive"
+    assert rows[0]["labels"]["Pneumothorax"]["evidence"][0]["modifiers"] == ["NEGATED_EXISTENCE"]
+    assert rows[1]["labels"] == {"No Finding": rows[1]["labels"]["No Finding"]}
+
+
+def test_softlabel_custom_yaml_schema_and_processes(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": str(i), "text": "No acute intracranial hemorrhage. Small infarcts."}) for i in range(4100)]
+    inp = _write(tmp_path / "in.jsonl", lines)
+    out = tmp_path / "out.jsonl"
+    call_command("softlabel", str(inp), "--schema", str(DATA / "head_ct_schema.yaml"), "--out", str(out),
+                 "--processes", "2")
+    rows = out.read_text().splitlines()
+    assert len(rows) == 4100
+    first = json.loads(rows[0])["labels"]
+    assert first["Intracranial Hemorrhage"]["value"] == "negative" and first["Infarct"]["value"] == "positive"
+
+
+@pytest.mark.parametrize(
+    ("lines", "schema", "message"),
+    [
+        (['{"id": "a", "text": "x"}', "{not json"], "chexpert", "line 2"),
+        (['{"text": "x"}'], "chexpert", "line 1: missing 'id'"),
+        (['{"id": "a"}'], "chexpert", "line 1: missing 'text'"),
+        ([], "chexpert", "empty"),
+        (['{"id": "a", "text": "x"}'], "no-such-schema", "unknown"),
+        (['{"id": "a", "text": "x"}'], "BADYAML", "line"),
+        (['{"id": "a", "text": "x"}'], "NOPHRASES", "phrases"),
+    ],
+)
+def test_softlabel_bad_input_fails_and_leaves_no_output(
+    tmp_path: Path, lines: list[str], schema: str, message: str
+) -> None:
+    inp = _write(tmp_path / "in.jsonl", lines)
+    if schema == "BADYAML":
+        schema = str(_write(tmp_path / "bad.yaml", ["name: x", "labels:", "  - name: [oops"]))
+    elif schema == "NOPHRASES":
+        schema = str(_write(tmp_path / "nophrases.yaml", ["name: x", "labels:", "  - name: A"]))
+    out = tmp_path / "out.jsonl"
+    with pytest.raises(CommandError, match=message):
+        call_command("softlabel", str(inp), "--schema", schema, "--out", str(out))
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_bench_softlabel_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command("bench_softlabel", "--count", "50", "--processes", "1", "--reference-sample", "5")
+    out = capsys.readouterr().out
+    assert "reports/s" in out and "speed ratio" in out and "peak memory" in out
