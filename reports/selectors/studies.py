@@ -37,10 +37,13 @@ class StudyFilters:
 
 
 def study_list(*, user: AbstractBaseUser | AnonymousUser, filters: StudyFilters) -> StudyQuerySet:
-    """The user's studies matching `filters`, newest first, without report columns."""
-    qs = Study.objects.visible_to(user).select_related("protocol").only(*STUDY_LIST_FIELDS)
+    """The user's studies matching `filters`, newest first (undated ones on top), without report columns."""
+    # The scope is resolved to literal ids first: with `protocol_id IN (<ids>)` the planner walks
+    # study_list_idx in order and stops after one page, where a subquery made it sort every study.
+    protocol_ids = list(Protocol.objects.visible_to(user).values_list("id", flat=True))
     if filters.protocol_id is not None:
-        qs = qs.filter(protocol_id=filters.protocol_id)
+        protocol_ids = [pk for pk in protocol_ids if pk == filters.protocol_id]
+    qs = Study.objects.filter(protocol_id__in=protocol_ids).select_related("protocol").only(*STUDY_LIST_FIELDS)
     if filters.modality:
         qs = qs.filter(modality__iexact=filters.modality)
     if filters.accession_prefix:
@@ -51,7 +54,8 @@ def study_list(*, user: AbstractBaseUser | AnonymousUser, filters: StudyFilters)
         qs = qs.filter(study_date__lte=filters.date_to)
     if filters.review_state:
         qs = qs.filter(review_state=filters.review_state)
-    return qs.order_by(F("study_date").desc(nulls_last=True), "-id")
+    # NULLS FIRST is PostgreSQL's own order for a descending index, so study_list_idx serves it.
+    return qs.order_by(F("study_date").desc(nulls_first=True), "-id")
 
 
 @dataclass(frozen=True)
@@ -64,18 +68,18 @@ class KeysetPage:
 
 
 def _after(anchor: Study) -> Q:
-    """Rows that sort after `anchor` in (study_date desc nulls last, id desc)."""
+    """Rows that sort after `anchor` in (study_date desc nulls first, id desc)."""
     if anchor.study_date is None:
-        return Q(study_date__isnull=True, id__lt=anchor.pk)
-    return Q(study_date__lt=anchor.study_date) | Q(study_date=anchor.study_date, id__lt=anchor.pk) | Q(
-        study_date__isnull=True
-    )
+        return Q(study_date__isnull=True, id__lt=anchor.pk) | Q(study_date__isnull=False)
+    return Q(study_date__lt=anchor.study_date) | Q(study_date=anchor.study_date, id__lt=anchor.pk)
 
 
 def _before(anchor: Study) -> Q:
     if anchor.study_date is None:
-        return Q(study_date__isnull=False) | Q(study_date__isnull=True, id__gt=anchor.pk)
-    return Q(study_date__gt=anchor.study_date) | Q(study_date=anchor.study_date, id__gt=anchor.pk)
+        return Q(study_date__isnull=True, id__gt=anchor.pk)
+    return Q(study_date__gt=anchor.study_date) | Q(study_date=anchor.study_date, id__gt=anchor.pk) | Q(
+        study_date__isnull=True
+    )
 
 
 def study_page(
@@ -97,7 +101,7 @@ def study_page(
         has_more, items = len(rows) > size, rows[:size]
         has_prev = True
     elif anchor is not None:
-        reverse = queryset.filter(_before(anchor)).order_by(F("study_date").asc(nulls_first=True), "id")
+        reverse = queryset.filter(_before(anchor)).order_by(F("study_date").asc(nulls_last=True), "id")
         rows = list(reverse[: size + 1])
         has_prev, items = len(rows) > size, rows[:size][::-1]
         has_more = True

@@ -10,12 +10,12 @@ from tests.reports.factories import ReportFactory, StudyFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_list_orders_newest_first_with_undated_studies_last(radiologist, protocol):
+def test_list_orders_newest_first_with_undated_studies_on_top(radiologist, protocol):
     undated = StudyFactory(protocol=protocol, study_date=None)
     old = StudyFactory(protocol=protocol, study_date=dt.date(2024, 1, 1))
     new = StudyFactory(protocol=protocol, study_date=dt.date(2025, 1, 1))
     same_day = StudyFactory(protocol=protocol, study_date=dt.date(2025, 1, 1))
-    assert list(study_list(user=radiologist, filters=StudyFilters())) == [same_day, new, old, undated]
+    assert list(study_list(user=radiologist, filters=StudyFilters())) == [undated, same_day, new, old]
 
 
 def test_pages_of_two_cover_everything_across_the_null_boundary(radiologist, protocol):
