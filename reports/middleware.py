@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 
 _LAST_SEEN = "radlabel_last_seen"
 _STARTED = "radlabel_started"
+_TOUCH_EVERY = 60.0
 
 
 class SessionTimeoutMiddleware:
@@ -32,7 +33,9 @@ class SessionTimeoutMiddleware:
             absolute = settings.SESSION_ABSOLUTE_TIMEOUT.total_seconds()
             if now - last_seen > idle or now - started > absolute:
                 logout(request)
-            else:
+            elif now - last_seen > _TOUCH_EVERY or _STARTED not in request.session:
+                # Refreshing the stamp at most once a minute spares a session write per request
+                # (confirm-and-next is on a tight budget); idle time stays exact to the minute.
                 request.session[_STARTED] = started
                 request.session[_LAST_SEEN] = now
         return self.get_response(request)

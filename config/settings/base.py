@@ -238,6 +238,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "store_processed": False,
     }
 
+# Reading queue: a study handed to a reader is held for them this long; a skipped study stays
+# out of that reader's queue this long; a confirmation can be undone within this window.
+CONFIRM_LEASE_SECONDS = env_int("CONFIRM_LEASE_SECONDS", 300)
+CONFIRM_SKIP_SECONDS = env_int("CONFIRM_SKIP_SECONDS", 3600)
+CONFIRM_UNDO_SECONDS = env_int("CONFIRM_UNDO_SECONDS", 30)
+
 # A job whose worker stopped heartbeating this long ago is failed or re-queued by the reaper.
 JOB_HEARTBEAT_TIMEOUT = timedelta(seconds=env_int("JOB_HEARTBEAT_SECONDS", 120))
 
