@@ -17,6 +17,7 @@ export PORT
 PYTEST_ARGS ?=
 # pytest-xdist processes for the tests that need no browser and no worker (0 = one process).
 TEST_WORKERS ?= 2
+XDIST := $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -55,15 +56,18 @@ chromium:
 
 # Two passes: the tests that share nothing run in parallel; the browser and worker tests run
 # alone, because they start servers and Celery workers that must not compete for one queue.
-# pytest exits 5 when a pass selects no test (e.g. PYTEST_ARGS names one folder); that is only
-# an error when neither pass ran anything.
+# Both passes always run. pytest exits 5 when a pass selects no test (say PYTEST_ARGS names one
+# folder): an error only when neither pass ran anything.
 test: install chromium
-	@set -u; ran=0; \
-	$(BIN)/pytest $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS)) -m "not e2e and not worker" $(PYTEST_ARGS); \
-	rc=$$?; if [ $$rc = 0 ]; then ran=1; elif [ $$rc != 5 ]; then exit $$rc; fi; \
-	$(BIN)/pytest -m "e2e or worker" $(PYTEST_ARGS); \
-	rc=$$?; if [ $$rc = 0 ]; then ran=1; elif [ $$rc != 5 ]; then exit $$rc; fi; \
-	if [ $$ran = 0 ]; then echo "make test: no test ran"; exit 5; fi
+	@status=0; ran=0; \
+	for marks in "not e2e and not worker" "e2e or worker"; do \
+		if [ "$$marks" = "e2e or worker" ]; then workers=""; else workers="$(XDIST)"; fi; \
+		echo "$(BIN)/pytest $$workers -m \"$$marks\" $(PYTEST_ARGS)"; \
+		$(BIN)/pytest $$workers -m "$$marks" $(PYTEST_ARGS); rc=$$?; \
+		if [ $$rc = 0 ]; then ran=1; elif [ $$rc != 5 ] && [ $$status = 0 ]; then status=$$rc; fi; \
+	done; \
+	if [ $$status = 0 ] && [ $$ran = 0 ]; then echo "make test: no test ran"; status=5; fi; \
+	exit $$status
 
 lint:
 	@test -x $(BIN)/ruff || { echo "ruff is not installed: $(BIN)/pip install ruff"; exit 1; }

@@ -2,10 +2,14 @@
 
 Sets: (a) IU / Open-i chest X-ray reports (findings + impression) vs NegBio's openi_gld_std14.csv
 (positive-mention F1 per overlapping label, "normal" vs No Finding); (b) the CheXpert labeler's
-sample reports (exact match per cell); (c) our hard cases (tests/engine/data/*.jsonl).
+sample reports (exact match per cell); (c) our hard cases (tests/engine/data/*.jsonl); (d) held-out
+report sets (tests/engine/data/heldout_*.jsonl, written without looking at the rules) scored
+CheXbert-style: per label and value (positive / negative / uncertain) F1, weighted by support, plus
+mention F1 (mentioned vs absent) and uncertain F1.
 The IU reports are read at evaluation time only and never copied into the repository.
 
     .venv/bin/python scripts/evaluate_engine.py [--reference ../shared/reference] [--json OUT]
+    .venv/bin/python scripts/evaluate_engine.py --heldout FILE.jsonl [--schema chexpert|PATH.yaml] [-v]
 """
 from __future__ import annotations
 
@@ -137,11 +141,69 @@ def evaluate_cases(path: Path, labeler: Labeler) -> dict:
     }
 
 
+def score_heldout(path: Path, labeler: Labeler, label_names: list[str]) -> dict:
+    """CheXbert-style scoring of whole reports.
+
+    Each line is {"id", "text", "expected": {label: value}}; a schema label missing from
+    "expected" is absent. For every (label, value) pair F1 is computed over all reports; the
+    weighted F1 averages those with the pair's gold support as weight. Mention F1 treats any
+    value as "mentioned"; uncertain F1 is the support-weighted uncertain-value F1.
+    """
+    cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    results = labeler.label_many([c["text"] for c in cases])
+    cells: dict[tuple[str, str], Counter] = {}
+    errors: list[str] = []
+    for case, res in zip(cases, results, strict=True):
+        for label in label_names:
+            gold = case["expected"].get(label)
+            got = res[label].value if label in res else None
+            if gold != got:
+                errors.append(f"{case['id']} {label}: expected {gold} got {got}")
+            for value in (*VALUES, "mention"):
+                g = gold is not None if value == "mention" else gold == value
+                p = got is not None if value == "mention" else got == value
+                c = cells.setdefault((label, value), Counter())
+                c["tp"] += g and p
+                c["fp"] += p and not g
+                c["fn"] += g and not p
+
+    def weighted(values: tuple[str, ...]) -> tuple[float, int]:
+        num = den = 0
+        for (_, value), c in cells.items():
+            if value in values:
+                support = c["tp"] + c["fn"]
+                num += f1(c["tp"], c["fp"], c["fn"]) * support
+                den += support
+        return (round(num / den, 3) if den else 0.0), den
+
+    out = {"reports": len(cases)}
+    for key, values in (("weighted_f1", VALUES), ("positive_f1", ("positive",)), ("negative_f1", ("negative",)),
+                        ("uncertain_f1", ("uncertain",)), ("mention_f1", ("mention",))):
+        out[key], out[key.replace("f1", "support")] = weighted(values)
+    out["errors"] = errors
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reference", default=str(ROOT.parent / "shared" / "reference"))
     parser.add_argument("--json", help="write the full figures here")
+    parser.add_argument("--heldout", action="append", help="score only these held-out report files")
+    parser.add_argument("--schema", default="chexpert", help="schema for --heldout: chexpert or a YAML path")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every wrong cell")
     args = parser.parse_args()
+    if args.heldout:
+        schema = load_builtin_schema("chexpert") if args.schema == "chexpert" else load_schema_yaml(args.schema)
+        labeler = Labeler(schema)
+        names = [spec.name for spec in schema.labels]
+        if schema.no_finding and schema.no_finding.label not in names:
+            names.append(schema.no_finding.label)
+        for path in args.heldout:
+            res = score_heldout(Path(path), labeler, names)
+            print(path, json.dumps({k: v for k, v in res.items() if k != "errors"}))
+            for line in res["errors"] if args.verbose else []:
+                print("   ", line)
+        return
     reference = Path(args.reference)
     chexpert = Labeler(load_builtin_schema("chexpert"))
     report: dict = {}

@@ -34,15 +34,15 @@ COLOR_SLOTS = 20
 
 
 def lease_duration() -> dt.timedelta:
-    return dt.timedelta(seconds=getattr(settings, "CONFIRM_LEASE_SECONDS", 300))
+    return dt.timedelta(seconds=settings.CONFIRM_LEASE_SECONDS)
 
 
 def skip_duration() -> dt.timedelta:
-    return dt.timedelta(seconds=getattr(settings, "CONFIRM_SKIP_SECONDS", 3600))
+    return dt.timedelta(seconds=settings.CONFIRM_SKIP_SECONDS)
 
 
 def undo_window() -> dt.timedelta:
-    return dt.timedelta(seconds=getattr(settings, "CONFIRM_UNDO_SECONDS", 30))
+    return dt.timedelta(seconds=settings.CONFIRM_UNDO_SECONDS)
 
 
 def study_for_reader(user: AbstractBaseUser | AnonymousUser, study_id: int, roles: tuple[str, ...] = READ_ROLES) -> Study:
