@@ -25,16 +25,19 @@ from annotation.engine.aggregate import (
     no_finding_result,
 )
 from annotation.engine.context import ContextRules, default_rules
+from annotation.engine.lexicon import expansions
 from annotation.engine.schema import Schema
-from annotation.engine.sections import SectionIndex, ignored_sections, split_sections
+from annotation.engine.sections import ignored_sections, split_sections
 from annotation.engine.tokens import SpellingCorrector, casings, inflections, known_words, make_nlp
 
-ENGINE_VERSION = "radlabel-engine 1.0.0"
+ENGINE_VERSION = "radlabel-engine 1.1.0"
 
 # A line break inside a sentence (next line starts lower-case) is wrapping, not a boundary.
 _WRAP_RE = re.compile(r"\n(?=[ \t]*[a-z])")
 _ALPHA_RE = re.compile(r"[a-z]+")
-_DECISION_CACHE_SIZE = 200_000
+_SEGMENT_CACHE_SIZE = 200_000
+# Segment boundaries: line breaks, and whitespace after "." / "!" (not after "vs." / "Dr.").
+_SEGMENT_RE = re.compile(r"\n+|(?<![Vv]s\.)(?<!Dr\.)(?<=[.!])[ \t]+")
 
 KIND_PHRASE = "P"
 KIND_ATTRIBUTE = "A"
@@ -81,6 +84,10 @@ class Labeler:
                 entries.append((KIND_EXCLUSION, spec.name, phrase))
             for phrase, value in (spec.precision or {}).items():
                 self._precision[(spec.name, phrase)] = value
+        # General radiology lexicon: abbreviations, synonyms, signs, anchors, exclusions.
+        lexicon_kind = {"phrase": KIND_PHRASE, "attribute": KIND_ATTRIBUTE, "exclusion": KIND_EXCLUSION}
+        for kind, label, phrase in expansions(self.schema):
+            entries.append((lexicon_kind[kind], label, phrase))
         if self.schema.no_finding is not None:
             for phrase in self.schema.no_finding.blockers:
                 entries.append((KIND_BLOCKER, _BLOCKER_LABEL, phrase))
@@ -97,8 +104,9 @@ class Labeler:
             for form in casings(variant):
                 vocab[form].norm_ = word
         self._exact_forms = frozenset(words) | frozenset(norm_of)
-        self._exact_cache: dict[str, bool] = {}
-        self._decision_cache: dict[tuple[str, int, int, str], Any] = {}
+        self._segment_cache: dict[str, Any] = {}
+        nf = self.schema.no_finding
+        self._nf_ignore = frozenset([*nf.ignore, nf.label]) if nf is not None else frozenset()
 
         matcher = PhraseMatcher(vocab, attr="NORM")
         self._key_info: dict[int, tuple[str, str, str]] = {}
@@ -135,53 +143,104 @@ class Labeler:
     # -- public API --------------------------------------------------------------------------
     def label(self, text: str) -> dict[str, LabelResult]:
         """Return {label name: LabelResult} for one report; labels not mentioned are absent."""
-        text = self._prepare(text)
-        return self._label_doc(text, self._tokenizer(text))
+        return self._label_text(self._prepare(text))
 
     def label_many(self, texts: Iterable[str], batch_size: int = 512) -> list[dict[str, LabelResult]]:
-        """Batch form of label(): tokenizes with tokenizer.pipe."""
+        """Label several reports (``batch_size`` is kept for callers; segments are cached instead)."""
         return list(self.iter_label(texts, batch_size=batch_size))
 
     def iter_label(self, texts: Iterable[str], batch_size: int = 512) -> Iterator[dict[str, LabelResult]]:
-        prepared = [self._prepare(t) for t in texts]
-        for text, doc in zip(prepared, self._tokenizer.pipe(prepared, batch_size=batch_size), strict=True):
-            yield self._label_doc(text, doc)
+        for text in texts:
+            yield self._label_text(self._prepare(text))
 
     # -- internals ---------------------------------------------------------------------------
-    def _prepare(self, text: str) -> str:
-        """Fix NORMs for new misspellings and unwrap wrapped lines (same length: offsets hold)."""
-        vocab = self._nlp.vocab
-        for raw, norm in self._speller.scan(text):
-            for form in {raw, *casings(raw.lower())}:
-                vocab[form].norm_ = norm
+    @staticmethod
+    def _prepare(text: str) -> str:
+        """Unwrap wrapped lines (same length: offsets hold)."""
         if "\n" in text:
             text = _WRAP_RE.sub(" ", text)
         return text
 
-    def _label_doc(self, text: str, doc: Any) -> dict[str, LabelResult]:
-        matches = self._matcher(doc)
-        mentions_by_label: dict[str, list[Mention]] = {}
+    def _label_text(self, text: str) -> dict[str, LabelResult]:
+        """Label one prepared report from its sentence segments.
+
+        Radiologists reuse sentences verbatim ("No pneumothorax.", "The lungs are clear."), and
+        every ConText decision stays inside a sentence, so the whole analysis of a segment
+        (tokens, matches, decisions) is memoised by its text: only unseen sentences reach spaCy.
+        Segments never cross a section boundary; ignored sections are not analysed at all.
+        """
+        ignored = self._ignored
+        cache = self._segment_cache
+        by_label: dict[str, list[Mention]] = {}
         blocked = False
-        if matches:
-            mentions_by_label, blocked = self._mentions(text, doc, matches)
+        for section in split_sections(text):
+            if section.name in ignored:
+                continue
+            sec_name = section.name
+            pos = section.start
+            stop = section.end
+            for sep in _SEGMENT_RE.finditer(text, pos, stop):
+                blocked |= self._add_segment(text, pos, sep.start(), sec_name, cache, by_label)
+                pos = sep.end()
+            if pos < stop:
+                blocked |= self._add_segment(text, pos, stop, sec_name, cache, by_label)
         results: dict[str, LabelResult] = {}
         order = self._label_order
-        for label in sorted(mentions_by_label, key=order.__getitem__):
-            results[label] = aggregate(mentions_by_label[label])
+        for label in sorted(by_label, key=order.__getitem__):
+            results[label] = aggregate(by_label[label])
         nf = self.schema.no_finding
         if nf is not None and not blocked and text.strip():
-            ignore = set(nf.ignore)
-            ignore.add(nf.label)
+            ignore = self._nf_ignore
             if not any(r.value != "negative" for name, r in results.items() if name not in ignore):
                 others = [r.p for name, r in results.items() if name not in ignore]
                 results[nf.label] = no_finding_result(others)
                 results = {k: results[k] for k in sorted(results, key=order.__getitem__)}
         return results
 
+    def _add_segment(
+        self, text: str, a: int, b: int, section: str, cache: dict[str, Any], by_label: dict[str, list[Mention]]
+    ) -> bool:
+        """Add the mentions of text[a:b] to ``by_label``; return True if a No Finding blocker fired."""
+        segment = text[a:b]
+        entry = cache.get(segment)
+        if entry is None:
+            entry = self._analyse(segment)
+            if len(cache) >= _SEGMENT_CACHE_SIZE:
+                cache.clear()
+            cache[segment] = entry
+        items, blocked = entry
+        for label, value, prior, probable, rs, re_, surface, phrase, mods in items:
+            evidence = Evidence(a + rs, a + re_, surface, phrase, list(mods), section)
+            mention = Mention(label, value, prior, probable, evidence)
+            found = by_label.get(label)
+            if found is None:
+                by_label[label] = [mention]
+            else:
+                found.append(mention)
+        return blocked
+
+    def _analyse(self, segment: str) -> tuple[tuple[tuple[Any, ...], ...], bool]:
+        """Tokens, matches and ConText decisions of one segment (offsets relative to it)."""
+        if not segment.strip():
+            return (), False
+        vocab = self._nlp.vocab
+        for raw, norm in self._speller.scan(segment):
+            for form in {raw, *casings(raw.lower())}:
+                vocab[form].norm_ = norm
+        doc = self._tokenizer(segment)
+        matches = self._matcher(doc)
+        if not matches:
+            return (), False
+        return self._mentions(segment, doc, matches)
+
     def _mentions(
         self, text: str, doc: Any, matches: list[tuple[int, int, int]]
-    ) -> tuple[dict[str, list[Mention]], bool]:
-        """Split matches into targets / exclusions / triggers / sentence ends, then decide each."""
+    ) -> tuple[tuple[tuple[Any, ...], ...], bool]:
+        """Split matches into targets / exclusions / triggers / sentence ends, then decide each.
+
+        ``text`` is one segment (inside one section). Returns (items, blocked), each item
+        (label, value, prior, probable, start, end, surface, phrase, modifiers).
+        """
         key_info = self._key_info
         trigger_rules = self._trigger_rules
         sent_key = self._sent_key
@@ -203,7 +262,7 @@ class Labeler:
             else:
                 per_label.setdefault(label, []).append((s, e, kind, phrase))
         if not per_label:
-            return {}, False
+            return (), False
         # Longest non-overlapping match per label; a match touching an exclusion is dropped.
         targets: list[tuple[int, int, str, str, str]] = []
         for label, items in per_label.items():
@@ -220,14 +279,11 @@ class Labeler:
         targets.sort()
         triggers = self.rules.select(found_triggers)
         trig_starts = [t.start for t in triggers]
-        sections = SectionIndex(split_sections(text))
         sent_ends.sort()
-        ignored = self._ignored
         rules = self.rules
         precision = self._precision
         exact_forms = self._exact_forms
         n_tokens = len(doc)
-        # One numpy call instead of a Token object per lookup (Token creation dominated profiles).
         starts = doc.to_array(IDX).tolist()
         text_len = len(text)
 
@@ -238,63 +294,38 @@ class Labeler:
                 ce -= 1
             return ce
 
-        exact_cache = self._exact_cache
-        decision_cache = self._decision_cache
-
         def has_comma(a: int, b: int) -> bool:
             return a < b and text.find(",", starts[a], starts[b]) != -1
 
-        by_label: dict[str, list[Mention]] = {}
+        out: list[tuple[Any, ...]] = []
         blocked = False
         for s, e, label, kind, phrase in targets:
-            cs = starts[s]
-            ce = end_char(e)
-            section = sections.at(cs)
-            if section.name in ignored:
-                continue
             i = bisect.bisect_left(sent_ends, s)
             sent_start = sent_ends[i - 1] + 1 if i > 0 else 0
             sent_end = sent_ends[i] if i < len(sent_ends) else n_tokens
-            # Reports repeat sentences verbatim ("No pneumothorax or pleural effusion."), and a
-            # decision depends only on the sentence's tokens, so memoise it per sentence text.
-            sent_cs = starts[sent_start]
-            sent_ce = end_char(sent_end)
-            cache_key = None
-            decision = None
-            if section.start <= sent_cs and sent_ce <= section.end:
-                cache_key = (text[sent_cs:sent_ce], s - sent_start, e - sent_start, kind)
-                decision = decision_cache.get(cache_key)
-            if decision is None:
-                lo = bisect.bisect_left(trig_starts, sent_start)
-                hi = bisect.bisect_left(trig_starts, sent_end)
-                scope = triggers[lo:hi]
-                if scope and cache_key is None:
-                    scope = [t for t in scope if section.start <= starts[t.start] < section.end]
-                decision = rules.decide(s, e, scope, kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma)
-                if cache_key is not None:
-                    if len(decision_cache) >= _DECISION_CACHE_SIZE:
-                        decision_cache.clear()
-                    decision_cache[cache_key] = decision
+            lo = bisect.bisect_left(trig_starts, sent_start)
+            hi = bisect.bisect_left(trig_starts, sent_end)
+            decision = rules.decide(
+                s, e, triggers[lo:hi], kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma
+            )
             if decision.value is None:
                 continue
             if kind == KIND_BLOCKER:
                 if decision.value != "negative":
                     blocked = True
                 continue
+            cs = starts[s]
+            ce = end_char(e)
             surface = text[cs:ce]
             prior = precision.get((label, phrase)) if precision else None
             if prior is None:
                 if kind == KIND_ATTRIBUTE:
                     prior = ATTRIBUTE_PRIOR
                 else:
-                    exact = exact_cache.get(surface)
-                    if exact is None:
-                        exact = all(w in exact_forms for w in _ALPHA_RE.findall(surface.lower()))
-                        exact_cache[surface] = exact
+                    exact = all(w in exact_forms for w in _ALPHA_RE.findall(surface.lower()))
                     prior = EXACT_PRIOR if exact else FUZZY_PRIOR
-            evidence = Evidence(cs, ce, surface, phrase, list(decision.modifiers), section.name)
-            by_label.setdefault(label, []).append(Mention(label, decision.value, prior, decision.probable, evidence))
-        return by_label, blocked
+            out.append((label, decision.value, prior, decision.probable, cs, ce, surface, phrase, decision.modifiers))
+        return tuple(out), blocked
 
 
 def results_to_json(results: dict[str, LabelResult]) -> dict[str, Any]:

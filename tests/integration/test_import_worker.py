@@ -62,15 +62,19 @@ def broker_env(tmp_path_factory: pytest.TempPathFactory):
         yield {"CELERY_BROKER_URL": url}
         return
     folder = tmp_path_factory.mktemp("broker")
-    (folder / "processed").mkdir()
-    saved = celery_app.conf.broker_transport_options
-    celery_app.conf.broker_transport_options = {
-        "data_folder_in": str(folder), "data_folder_out": str(folder),
-        "processed_folder": str(folder / "processed"), "store_processed": False,
-    }
+    # The same transport options, moved to the private folder (this process's settings were
+    # read at start-up; the worker reads CELERY_BROKER_FOLDER from its environment).
+    key = "CELERY_BROKER_TRANSPORT_OPTIONS"  # the namespaced key wins over broker_transport_options
+    saved = celery_app.conf[key]
+    old_root = str(django_settings.CELERY_BROKER_FOLDER)
+    moved = {k: v.replace(old_root, str(folder), 1) if isinstance(v, str) else v for k, v in saved.items()}
+    for value in moved.values():
+        if isinstance(value, str) and value.startswith(str(folder)):
+            Path(value).mkdir(parents=True, exist_ok=True)
+    celery_app.conf[key] = moved
     _reset_producers()
     yield {"CELERY_BROKER_URL": url, "CELERY_BROKER_FOLDER": str(folder)}
-    celery_app.conf.broker_transport_options = saved
+    celery_app.conf[key] = saved
     _reset_producers()
 
 

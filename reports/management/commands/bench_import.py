@@ -55,7 +55,7 @@ def _peak_rss_mb() -> float:
 
 
 class Command(BaseCommand):
-    help = "Generate COUNT synthetic reports into a temporary file and time importing them (twice)."
+    help = "Generate COUNT synthetic reports into a temporary file; time importing, re-importing and updating them."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--count", type=int, default=100_000)
@@ -73,17 +73,22 @@ class Command(BaseCommand):
             size_mb = path.stat().st_size / 1e6
             self.stdout.write(f"{count:,} reports, {size_mb:.1f} MB {fmt}; protocol {protocol.irb_number}")
             rss_before = _peak_rss_mb()
-            for label in ("first import (all new)", "re-import (all unchanged)"):
-                started = time.perf_counter()
-                result = report_import(protocol=protocol, path=path, fmt=fmt, actor=None, channel="command")
-                seconds = time.perf_counter() - started
-                self.stdout.write(
-                    f"{label}: {seconds:.1f} s, {result.total / seconds:,.0f} reports/s "
-                    f"(created {result.created:,}, updated {result.updated:,}, unchanged {result.unchanged:,}); "
-                    f"peak RSS {_peak_rss_mb():.0f} MB (before importing {rss_before:.0f} MB)"
-                )
+            self._run("first import (all new)", protocol, path, fmt, rss_before)
+            self._run("re-import (all unchanged)", protocol, path, fmt, rss_before)
+            self._write(path, fmt, count, addendum="\n\nADDENDUM: Reviewed.")
+            self._run("re-import (all texts changed)", protocol, path, fmt, rss_before)
 
-    def _write(self, path: Path, fmt: str, count: int) -> None:
+    def _run(self, label: str, protocol: Protocol, path: Path, fmt: str, rss_before: float) -> None:
+        started = time.perf_counter()
+        result = report_import(protocol=protocol, path=path, fmt=fmt, actor=None, channel="command")
+        seconds = time.perf_counter() - started
+        self.stdout.write(
+            f"{label}: {seconds:.1f} s, {result.total / seconds:,.0f} reports/s "
+            f"(created {result.created:,}, updated {result.updated:,}, unchanged {result.unchanged:,}); "
+            f"peak RSS {_peak_rss_mb():.0f} MB (before importing {rss_before:.0f} MB)"
+        )
+
+    def _write(self, path: Path, fmt: str, count: int, addendum: str = "") -> None:
         rng = random.Random(0)
         today = timezone.localdate()
         with path.open("w", encoding="utf-8", newline="") as out:
@@ -94,7 +99,7 @@ class Command(BaseCommand):
                 row = {
                     "accession": f"BENCH{i:09d}", "patient": f"P{rng.randrange(count // 3 + 1):08d}",
                     "modality": "CR", "body_part": "CHEST",
-                    "study_date": (today - dt.timedelta(days=rng.randrange(3650))).isoformat(), "text": text,
+                    "study_date": (today - dt.timedelta(days=rng.randrange(3650))).isoformat(), "text": text + addendum,
                 }
                 if fmt == "csv":
                     writer.writerow(row.values())
