@@ -11,6 +11,7 @@ everything config/settings/base.py reads (DATABASE_URL, CELERY_BROKER_URL, RADLA
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -39,7 +40,6 @@ def _die_with_parent() -> None:
 
 def _start(name: str, argv: list[str], env: dict[str, str], *, ready: bytes | None = None) -> tuple[subprocess.Popen[bytes], threading.Event]:
     """Start a child; with `ready`, copy its output through and set the event when a line has it."""
-    print(f"[run] starting {name}: {' '.join(argv)}", flush=True)
     seen = threading.Event()
     if ready is None:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent)
@@ -68,16 +68,12 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + GRACE_SECONDS
-    for name, proc in children.items():
-        try:
+    for _name, proc in children.items():
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"[run] {name} did not stop in {GRACE_SECONDS:.0f} s; killing it", flush=True)
         # The worker's pool processes share its group: make sure none outlives it.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
 
 
@@ -112,7 +108,6 @@ def _banner(url: str) -> str:
 def main() -> int:
     port = os.environ.get("PORT") or "8000"
     if not port.isdigit():
-        print(f"[run] PORT must be a number, got {port!r}", file=sys.stderr)
         return 2
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -144,18 +139,14 @@ def main() -> int:
             dead = [(name, proc.returncode) for name, proc in children.items() if proc.poll() is not None]
             if dead:
                 name, returncode = dead[0]
-                print(f"[run] {name} exited with status {returncode}; stopping the rest", file=sys.stderr, flush=True)
                 code = returncode or 1
                 break
             # The banner comes once both answer, so the URL and logins are not buried in start-up logs.
             if banner_due and worker_ready.is_set() and _answers(f"{url}accounts/login/"):
-                print(_banner(url), flush=True)
                 banner_due = False
             time.sleep(0.5)
     finally:
-        print("[run] stopping the web server and the worker", flush=True)
         _stop(children)
-    print("[run] stopped", flush=True)
     return code
 
 

@@ -24,6 +24,10 @@ from typing import Any
 
 from reports.models import Protocol, Role
 
+# Who reads, who adjudicates (annotation.selectors.queue READ_ROLES / ADJUDICATE_ROLES).
+READERS = (Role.RADIOLOGIST, Role.CURATOR)
+CURATORS = (Role.CURATOR,)
+
 
 @dataclass(frozen=True)
 class Route:
@@ -56,6 +60,26 @@ ROUTES: dict[str, Route] = {
     "api-study-detail": Route("member", object="study", shows_canary=True),
     "api-protocol-list": Route("user"),
     "api-schema": Route("user"),
+    # annotation pages (issue 4). The read page shows the report text but not the accession, so
+    # shows_canary stays off there; the leak check still looks for the text in every answer.
+    # A POST without form data is refused with 400 and the page, never saved.
+    "annotation:protocol-labels": Route("member", object="protocol"),  # POST (relabel) is curator / data scientist only: see tests/annotation
+    "annotation:read-next": Route("member", object="protocol", ok={"GET": 302}, roles=READERS),
+    "annotation:read-study": Route("member", object="study", roles=READERS),
+    "annotation:read-confirm": Route("member", object="study", ok={"POST": 400}, roles=READERS),
+    "annotation:read-skip": Route("member", object="study", ok={"POST": 302}, roles=READERS),
+    # Only the reader who confirmed may undo; the planted confirmation is another reader's, so
+    # every user here, members included, must get 404 (the owner's 302 is tested in tests/annotation/confirm).
+    "annotation:read-undo": Route("member", object="confirmation", ok={}, roles=READERS),
+    "annotation:agreement": Route("member", object="protocol"),
+    "annotation:adjudication-queue": Route("member", object="protocol", roles=CURATORS),
+    "annotation:adjudication-study": Route("member", object="study", ok={"GET": 200, "POST": 400}, roles=CURATORS),
+    # annotation API. queue/next takes the protocol as ?protocol=, which the matrix cannot fill:
+    # without it every signed-in user gets 400; its scope is tested in tests/annotation/confirm.
+    "api-queue-next": Route("user", ok={"GET": 400}),
+    # GET for every member; POST (a read) is for READERS only, which one Route cannot say: the
+    # matrix checks that nobody's empty POST succeeds, tests/annotation/confirm the roles.
+    "api-study-confirmations": Route("member", object="study"),
 }
 
 
@@ -75,9 +99,28 @@ def _membership(protocol: Protocol, canary: dict[str, str]) -> Any:
     return MembershipFactory(protocol=protocol)
 
 
+def _confirmation(protocol: Protocol, canary: dict[str, str]) -> Any:
+    """A current read of another study in `protocol`, by a reader none of the matrix's users is.
+
+    Also leaves one more open study: read-next leases the planted study to the first reading
+    role it serves, and the second (radiologist, then curator) must find a study of its own.
+    """
+    from annotation.models import Confirmation
+    from reports.models import ReviewState
+    from tests.reports.factories import MembershipFactory, ReportFactory, StudyFactory
+
+    reader = MembershipFactory(protocol=protocol, role=Role.RADIOLOGIST).user
+    study = ReportFactory(
+        study=StudyFactory(protocol=protocol, version=1, reads_done=1, review_state=ReviewState.DONE)
+    ).study
+    ReportFactory(study=StudyFactory(protocol=protocol))
+    return Confirmation.objects.create(study=study, reader=reader, study_version=1)
+
+
 # object name -> maker(protocol, canary) returning a saved object that belongs to `protocol`.
 OBJECT_MAKERS: dict[str, Callable[[Protocol, dict[str, str]], Any]] = {
     "study": _study,
     "protocol": _protocol,
     "membership": _membership,
+    "confirmation": _confirmation,
 }

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
@@ -45,12 +45,27 @@ def undo_window() -> dt.timedelta:
     return dt.timedelta(seconds=settings.CONFIRM_UNDO_SECONDS)
 
 
-def study_for_reader(user: AbstractBaseUser | AnonymousUser, study_id: int, roles: tuple[str, ...] = READ_ROLES) -> Study:
-    """The study if the user reads on its protocol today; 404 otherwise (never 403)."""
-    study = Study.objects.visible_to(user, roles).select_related("protocol").filter(pk=study_id).first()
+def study_for_reader(
+    user: AbstractBaseUser | AnonymousUser, study_id: int, roles: tuple[str, ...] = READ_ROLES, *, with_report: bool = False
+) -> Study:
+    """The study if the user reads on its protocol today; 404 otherwise (never 403).
+
+    The protocol and its label schema come in the same query (every read page needs them);
+    `with_report` adds the report for pages that show it.
+    """
+    related = ["protocol__label_schema", *(["report"] if with_report else [])]
+    study = Study.objects.visible_to(user, roles).select_related(*related).filter(pk=study_id).first()
     if study is None:
         raise Http404("No such study")
     return study
+
+
+def study_report(study: Study) -> Report | None:
+    """The study's report: from select_related when it was joined, else one query."""
+    try:
+        return study.report
+    except Report.DoesNotExist:
+        return None
 
 
 def protocol_schema(protocol: Protocol) -> LabelSchema:
@@ -65,6 +80,36 @@ def protocol_schema(protocol: Protocol) -> LabelSchema:
 def protocol_labels(protocol: Protocol) -> list[Label]:
     """The protocol's labels in reading order."""
     return list(Label.objects.filter(schema=protocol_schema(protocol)).order_by("order", "name"))
+
+
+@dataclass(frozen=True)
+class Soft:
+    """One study's soft label for one label, as the reader sees it."""
+
+    value: str
+    p: float
+    evidence: list[Any]
+
+
+def labels_with_soft(*, protocol: Protocol, study: Study) -> tuple[list[Label], dict[int, Soft]]:
+    """The protocol's labels in reading order and the study's soft labels, in one query.
+
+    A LEFT JOIN of the labels on the study's soft labels (a label the engine did not find has
+    none): confirm-and-next needs both for the study it saves and for the one it shows next.
+    """
+    rows = (
+        Label.objects.filter(schema=protocol_schema(protocol))
+        .annotate(soft=FilteredRelation("soft_labels", condition=Q(soft_labels__report__study=study.pk)))
+        .annotate(soft_value=F("soft__value"), soft_p=F("soft__p"), soft_evidence=F("soft__evidence"))
+        .order_by("order", "name")
+    )
+    labels = list(rows)
+    soft = {
+        label.pk: Soft(value=label.soft_value, p=label.soft_p, evidence=label.soft_evidence or [])
+        for label in labels
+        if label.soft_value is not None
+    }
+    return labels, soft
 
 
 def queue_candidates(
@@ -112,15 +157,30 @@ def queue_candidates(
     return qs.order_by("-informativeness", "id")
 
 
+def _count(qs: QuerySet[Any]) -> Coalesce:
+    """COUNT(*) of a queryset correlated on OuterRef, as a scalar subquery (0 when empty)."""
+    return Coalesce(Subquery(qs.order_by().values("study").annotate(n=Count("pk")).values("n")[:1]), Value(0))
+
+
 def slot_free(*, study: Study, reader: AbstractBaseUser, now: dt.datetime) -> bool:
-    """Re-check one study's slots with fresh reads; call while holding the study row lock."""
-    readers = list(
-        Confirmation.objects.filter(study=study, kind=ConfirmationKind.READ, is_current=True).values_list("reader_id", flat=True)
+    """Re-check one study's slots with fresh reads; call while holding the study row lock.
+
+    One statement, started after the lock was taken, so it sees every committed read and lease.
+    """
+    reads = Confirmation.objects.filter(study=OuterRef("pk"), kind=ConfirmationKind.READ, is_current=True)
+    mine, taken, held = (
+        Study.objects.filter(pk=study.pk)
+        .annotate(
+            mine=Exists(reads.filter(reader=reader)),
+            taken=_count(reads),
+            held=_count(
+                QueueLease.objects.filter(study=OuterRef("pk"), skipped=False, expires_at__gt=now).exclude(reader=reader)
+            ),
+        )
+        .values_list("mine", "taken", "held")
+        .get()
     )
-    if reader.pk in readers:
-        return False
-    held = QueueLease.objects.filter(study=study, skipped=False, expires_at__gt=now).exclude(reader=reader).count()
-    return len(readers) + held < study.protocol.readers_per_study
+    return not mine and taken + held < study.protocol.readers_per_study
 
 
 # --- the study page ---
@@ -195,12 +255,32 @@ def report_sections(report: Report, spans: list[tuple[int, int, Segment]]) -> li
     return views
 
 
-def read_context(*, study: Study, reader: AbstractBaseUser, labels: list[Label]) -> dict[str, Any]:
-    """Everything the study page shows, in a fixed number of queries (no per-label query)."""
-    report = Report.objects.filter(study=study).first()
-    soft = {s.label_id: s for s in SoftLabel.objects.filter(report=report)} if report is not None else {}
+def study_soft(study: Study) -> dict[int, Soft]:
+    return {
+        s.label_id: Soft(value=s.value, p=s.p, evidence=s.evidence or [])
+        for s in SoftLabel.objects.filter(report__study=study).only("label_id", "value", "p", "evidence")
+    }
+
+
+def read_context(
+    *,
+    study: Study,
+    reader: AbstractBaseUser,
+    labels: list[Label],
+    soft: dict[int, Soft] | None = None,
+    unread: bool = False,
+) -> dict[str, Any]:
+    """Everything the study page shows, in a fixed number of queries (no per-label query).
+
+    `soft` (from labels_with_soft) saves its query; `unread` says the reader has no current read
+    of the study (the queue hands out no other), which saves the look-up of their own read.
+    """
+    report = study_report(study)
+    soft = soft if soft is not None else (study_soft(study) if report is not None else {})
     own = (
-        Confirmation.objects.filter(study=study, reader=reader, kind=ConfirmationKind.READ, is_current=True)
+        None
+        if unread
+        else Confirmation.objects.filter(study=study, reader=reader, kind=ConfirmationKind.READ, is_current=True)
         .prefetch_related("labels")
         .first()
     )

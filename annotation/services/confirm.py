@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -25,9 +25,8 @@ from annotation.models import (
     ConfirmValue,
     Label,
     QueueLease,
-    SoftLabel,
 )
-from annotation.selectors.queue import protocol_labels, undo_window
+from annotation.selectors.queue import Soft, labels_with_soft, study_soft, undo_window
 from reports.models import AuditAction, ReviewState, Study
 from reports.services.audit import audit_record
 
@@ -111,28 +110,43 @@ def confirmation_submit(
     request: HttpRequest | None = None,
     channel: str = "page",
     labels: list[Label] | None = None,
+    soft: Mapping[int, Soft] | None = None,
 ) -> Confirmation:
     """Record the reader's decision on every label of the study, as of `version`.
 
     `values` maps label names to positive / negative / uncertain / absent; a label left out keeps
     the engine's value (what the page pre-selects). A reader's earlier read of the same study is
     superseded, not changed. An adjudication is final: reads of an adjudicated study are refused.
-    Raises ConfirmationInvalid (nothing written) or ConfirmationConflict. `labels`, when the
-    caller already holds the protocol's labels, saves a query.
+    Raises ConfirmationInvalid (nothing written) or ConfirmationConflict. `labels` and `soft`
+    (from labels_with_soft), when the caller already holds them, save their queries.
     """
     protocol = study.protocol
-    labels = labels if labels is not None else protocol_labels(protocol)
+    if labels is None:
+        labels, soft = labels_with_soft(protocol=protocol, study=study)
     chosen = values_check(labels, values)
     try:
         with transaction.atomic():
             confirmation = _confirmation_write(
                 study=study, reader=reader, kind=kind, version=version, labels=labels, chosen=chosen,
-                time_spent_ms=time_spent_ms, request=request, channel=channel,
+                soft=soft if soft is not None else study_soft(study), time_spent_ms=time_spent_ms,
+                request=request, channel=channel,
             )
     except IntegrityError:
         # Only reachable if a write skipped the version check; still never a silent loss.
         raise _conflict(study.pk, "This study was saved by someone else at the same moment.", "duplicate") from None
     return confirmation
+
+
+def _refused(study_id: int, version: int, message: str, reason: str) -> ConfirmationConflict:
+    """A refusal decided from the state read before the lock: if the caller's version is stale
+    anyway, that is the reason they get (as when the conditional UPDATE finds 0 rows)."""
+    conflict = _conflict(study_id, message, reason)
+    if conflict.version != version:
+        return _conflict(study_id, _STALE, "stale_version")
+    return conflict
+
+
+_STALE = "This study was saved by someone else since you opened it; review it and save again."
 
 
 def _confirmation_write(
@@ -143,23 +157,25 @@ def _confirmation_write(
     version: int,
     labels: list[Label],
     chosen: dict[int, str],
+    soft: Mapping[int, Soft],
     time_spent_ms: int | None,
     request: HttpRequest | None,
     channel: str,
 ) -> Confirmation:
+    """Write one confirmation with a fixed number of statements, whatever the number of labels.
+
+    The study's current confirmations are read *before* the version UPDATE. That is safe because
+    every change to them (confirm, correct, adjudicate, undo) moves Study.version in the same
+    transaction: if the conditional UPDATE below still matches `version`, nothing changed since
+    (a concurrent writer holds the row lock until it commits, and then our WHERE no longer
+    matches). Reading first lets one UPDATE set version, reads_done and review_state together.
+    """
     protocol = study.protocol
-    # The conditional UPDATE is the lock: a concurrent writer with the same version blocks
-    # here, and once we commit its WHERE no longer matches.
-    if not Study.objects.filter(pk=study.pk, version=version).update(version=F("version") + 1):
-        raise _conflict(
-            study.pk, "This study was saved by someone else since you opened it; review it and save again.",
-            "stale_version",
-        )
+    needed = protocol.readers_per_study
     current = list(Confirmation.objects.filter(study=study, is_current=True).only("pk", "kind", "reader_id"))
     adjudicated = any(row.kind == ConfirmationKind.ADJUDICATION for row in current)
-    reads = sum(row.kind == ConfirmationKind.READ for row in current)
     if adjudicated and kind == ConfirmationKind.READ:
-        raise _conflict(study.pk, "A curator has adjudicated this study; their decision is final.", "adjudicated")
+        raise _refused(study.pk, version, "A curator has adjudicated this study; their decision is final.", "adjudicated")
     previous = next(
         (
             row for row in current
@@ -167,30 +183,46 @@ def _confirmation_write(
         ),
         None,
     )
-    if kind == ConfirmationKind.READ and previous is None and reads >= protocol.readers_per_study:
-        raise _conflict(study.pk, "This study already has all the readers it needs.", "complete")
+    other_reads = [
+        row.pk for row in current if row.kind == ConfirmationKind.READ and (previous is None or row.pk != previous.pk)
+    ]
+    if kind == ConfirmationKind.READ and previous is None and len(other_reads) >= needed:
+        raise _refused(study.pk, version, "This study already has all the readers it needs.", "complete")
+    rows = [
+        ConfirmationLabel(
+            label=label,
+            value=chosen.get(label.pk, soft[label.pk].value if label.pk in soft else ConfirmValue.ABSENT),
+            soft_value=soft[label.pk].value if label.pk in soft else None,
+            soft_p=soft[label.pk].p if label.pk in soft else None,
+        )
+        for label in labels
+    ]
+    reads = len(other_reads) + (kind == ConfirmationKind.READ)
+    if kind == ConfirmationKind.ADJUDICATION or adjudicated:
+        state = ReviewState.DONE
+    else:
+        read_values = [[(row.label_id, row.value) for row in rows]]
+        if reads >= needed and reads > 1:
+            read_values.append(
+                list(ConfirmationLabel.objects.filter(confirmation_id__in=other_reads).values_list("label_id", "value"))
+            )
+        state = review_state_of(needed=needed, reads=reads, adjudicated=False, read_values=read_values)
+    # The conditional UPDATE is the lock: a concurrent writer with the same version blocks
+    # here, and once we commit its WHERE no longer matches.
+    if not Study.objects.filter(pk=study.pk, version=version).update(
+        version=F("version") + 1, reads_done=reads, review_state=state
+    ):
+        raise _conflict(study.pk, _STALE, "stale_version")
     if previous is not None:
         Confirmation.objects.filter(pk=previous.pk).update(is_current=False)
-    soft = {s.label_id: s for s in SoftLabel.objects.filter(report__study=study)}
     confirmation = Confirmation.objects.create(
         study=study, reader=reader, kind=kind, study_version=version + 1, supersedes=previous, time_spent_ms=time_spent_ms,
     )
-    ConfirmationLabel.objects.bulk_create(
-        [
-            ConfirmationLabel(
-                confirmation=confirmation,
-                label=label,
-                value=chosen.get(label.pk, soft[label.pk].value if label.pk in soft else ConfirmValue.ABSENT),
-                soft_value=soft[label.pk].value if label.pk in soft else None,
-                soft_p=soft[label.pk].p if label.pk in soft else None,
-            )
-            for label in labels
-        ]
-    )
-    if kind == ConfirmationKind.READ and previous is None:
-        reads += 1
-    review_state_refresh(study=study, reads=reads, adjudicated=adjudicated or kind == ConfirmationKind.ADJUDICATION)
-    QueueLease.objects.filter(study=study, reader=reader).delete()
+    for row in rows:
+        row.confirmation = confirmation
+    ConfirmationLabel.objects.bulk_create(rows)
+    # Release the reader's slot, and sweep their expired leases in the same statement.
+    QueueLease.objects.filter(reader=reader).filter(Q(study=study) | Q(expires_at__lte=timezone.now())).delete()
     audit_record(
         actor=reader,
         action=AuditAction.LABEL_CONFIRM,
@@ -208,45 +240,39 @@ def _confirmation_write(
     return confirmation
 
 
-def review_state_refresh(*, study: Study, reads: int | None = None, adjudicated: bool | None = None) -> None:
-    """Recompute reads_done and review_state from the current confirmations. Hold the row lock.
-
-    Done once the protocol's readers have read and agree on every label, or a curator has
+def review_state_of(*, needed: int, reads: int, adjudicated: bool, read_values: list[list[tuple[int, str]]]) -> str:
+    """Done once the protocol's readers have read and agree on every label, or a curator has
     adjudicated; adjudication while the reads disagree; open while readers are missing.
-    `reads` and `adjudicated`, when the caller has just counted them, save the queries.
+
+    `read_values` holds (label id, value) pairs of the current reads (all of them, or at least
+    every read when `reads >= needed` and `reads > 1`; it is not consulted otherwise).
     """
-    needed = study.protocol.readers_per_study
-    current = Confirmation.objects.filter(study=study, is_current=True)
-    if adjudicated is None:
-        adjudicated = current.filter(kind=ConfirmationKind.ADJUDICATION).exists()
-    if reads is None:
-        reads = current.filter(kind=ConfirmationKind.READ).count()
     if adjudicated:
-        state = ReviewState.DONE
-    else:
-        if reads < needed:
-            state = ReviewState.OPEN
-        elif needed == 1 and reads == 1:
-            state = ReviewState.DONE
-        else:
-            distinct = (
-                ConfirmationLabel.objects.filter(
-                    confirmation__study=study, confirmation__is_current=True, confirmation__kind=ConfirmationKind.READ
-                )
-                .values("label_id", "value")
-                .distinct()
-                .count()
-            )
-            labelled = (
-                ConfirmationLabel.objects.filter(
-                    confirmation__study=study, confirmation__is_current=True, confirmation__kind=ConfirmationKind.READ
-                )
-                .values("label_id")
-                .distinct()
-                .count()
-            )
-            state = ReviewState.DONE if distinct == labelled else ReviewState.ADJUDICATION
-    Study.objects.filter(pk=study.pk).update(reads_done=reads, review_state=state)
+        return ReviewState.DONE
+    if reads < needed:
+        return ReviewState.OPEN
+    if reads == 1:
+        return ReviewState.DONE
+    seen: dict[int, set[str]] = {}
+    for pairs in read_values:
+        for label_id, value in pairs:
+            seen.setdefault(label_id, set()).add(value)
+    return ReviewState.DONE if all(len(values) == 1 for values in seen.values()) else ReviewState.ADJUDICATION
+
+
+def review_state_refresh(*, study: Study) -> None:
+    """Recompute reads_done and review_state from the current confirmations. Hold the row lock."""
+    current = list(
+        Confirmation.objects.filter(study=study, is_current=True).only("pk", "kind").prefetch_related("labels")
+    )
+    reads = [row for row in current if row.kind == ConfirmationKind.READ]
+    state = review_state_of(
+        needed=study.protocol.readers_per_study,
+        reads=len(reads),
+        adjudicated=any(row.kind == ConfirmationKind.ADJUDICATION for row in current),
+        read_values=[[(cl.label_id, cl.value) for cl in row.labels.all()] for row in reads],
+    )
+    Study.objects.filter(pk=study.pk).update(reads_done=len(reads), review_state=state)
 
 
 def confirmation_undo(

@@ -20,7 +20,12 @@ _MAX_TRIES = 8
 
 
 def queue_next(
-    *, protocol: Protocol, reader: AbstractBaseUser, label_id: int | None = None, now: dt.datetime | None = None
+    *,
+    protocol: Protocol,
+    reader: AbstractBaseUser,
+    label_id: int | None = None,
+    now: dt.datetime | None = None,
+    purge_expired: bool = True,
 ) -> Study | None:
     """Return the reader's next study and lease it to them, or None when their queue is empty.
 
@@ -30,14 +35,23 @@ def queue_next(
     under the lock, and only then is the lease written: every lease writer holds that row lock,
     so two readers can never both take the last slot. On SQLite the IMMEDIATE transaction
     serialises writers instead.
+
+    The study comes with its protocol and report. `purge_expired=False` skips the sweep of the
+    reader's expired leases when the caller has just done it (a confirmation does).
     """
     now = now or timezone.now()
     with transaction.atomic():
-        QueueLease.objects.filter(reader=reader, expires_at__lte=now).delete()
+        if purge_expired:
+            QueueLease.objects.filter(reader=reader, expires_at__lte=now).delete()
         held_ids = QueueLease.objects.filter(
             reader=reader, skipped=False, expires_at__gt=now, study__protocol=protocol
         ).values("study_id")
-        held = queue_candidates(protocol=protocol, reader=reader, label_id=label_id, now=now).filter(pk__in=held_ids).first()
+        held = (
+            queue_candidates(protocol=protocol, reader=reader, label_id=label_id, now=now)
+            .filter(pk__in=held_ids)
+            .select_related("protocol__label_schema", "report")
+            .first()
+        )
         if held is not None:
             lease_renew(study=held, reader=reader, now=now)
             return held
@@ -48,7 +62,7 @@ def queue_next(
                 qs = qs.exclude(pk__in=tried)
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
-            study = qs.select_related("protocol").first()
+            study = qs.select_related("protocol__label_schema", "report").first()
             if study is None:
                 return None
             if slot_free(study=study, reader=reader, now=now):
@@ -91,7 +105,13 @@ def lease_take(*, study: Study, reader: AbstractBaseUser, now: dt.datetime | Non
 
 
 def _lease_write(*, study: Study, reader: AbstractBaseUser, now: dt.datetime, skipped: bool) -> None:
-    """Upsert the lease; the caller holds the study row lock, so no other writer races us here."""
-    fields = {"skipped": skipped, "started_at": now, "expires_at": now + lease_duration()}
-    if not QueueLease.objects.filter(study=study, reader=reader).update(**fields):
-        QueueLease.objects.create(study=study, reader=reader, **fields)
+    """Upsert the lease in one statement (INSERT ... ON CONFLICT (study, reader) DO UPDATE).
+
+    The caller holds the study row lock, so no other writer takes a slot of it meanwhile.
+    """
+    QueueLease.objects.bulk_create(
+        [QueueLease(study=study, reader=reader, skipped=skipped, started_at=now, expires_at=now + lease_duration())],
+        update_conflicts=True,
+        unique_fields=["study", "reader"],
+        update_fields=["skipped", "started_at", "expires_at"],
+    )

@@ -17,6 +17,8 @@ from annotation.forms import ConfirmForm, now_ms
 from annotation.models import Confirmation, ConfirmationKind, Label
 from annotation.selectors.queue import (
     READ_ROLES,
+    Soft,
+    labels_with_soft,
     previous_study_id,
     protocol_labels,
     read_context,
@@ -62,23 +64,30 @@ def render_study(
     *,
     label_id: int | None,
     labels: list[Label] | None = None,
+    soft: dict[int, Soft] | None = None,
     notice: tuple[str, str] | None = None,
     choices: dict[int, str] | None = None,
     status: int = 200,
+    from_queue: bool = False,
+    just_confirmed: Confirmation | None = None,
 ) -> HttpResponse:
-    """The study page (or its panel), with one REPORT_READ audit row for the text it shows."""
-    labels = labels if labels is not None else protocol_labels(study.protocol)
-    context = read_context(study=study, reader=request.user, labels=labels)
+    """The study page (or its panel), with one REPORT_READ audit row for the text it shows.
+
+    `from_queue`: the queue handed the study out, so the reader has no current read of it.
+    `just_confirmed`: the read saved by this request, which is both the one to undo and the one
+    to go back to (the two look-ups it saves are the reader's latest confirmations).
+    """
+    if labels is None or soft is None:
+        labels, soft = labels_with_soft(protocol=study.protocol, study=study)
+    context = read_context(study=study, reader=request.user, labels=labels, soft=soft, unread=from_queue)
     for row in context["rows"]:
         row.choice = (choices or {}).get(row.label.pk, row.choice)
-    context.update(
-        labels=labels,
-        label_id=label_id,
-        notice=notice,
-        shown_at=now_ms(),
-        previous_id=previous_study_id(protocol=study.protocol, reader=request.user, study=study, own=context["own"]),
-    )
-    context.update(_undo_context(study.protocol, request))
+    if just_confirmed is not None and context["own"] is None:
+        previous_id: int | None = just_confirmed.study_id
+    else:
+        previous_id = previous_study_id(protocol=study.protocol, reader=request.user, study=study, own=context["own"])
+    context.update(labels=labels, label_id=label_id, notice=notice, shown_at=now_ms(), previous_id=previous_id)
+    context.update(_undo_context(study.protocol, request, just_confirmed))
     if context["report"] is not None:
         audit_record(
             actor=request.user, action=AuditAction.REPORT_READ, obj=context["report"], protocol=study.protocol,
@@ -90,18 +99,20 @@ def render_study(
     return response
 
 
-def _undo_context(protocol: Protocol, request: HttpRequest) -> dict[str, Any]:
-    undo = undoable_confirmation(protocol=protocol, reader=request.user)
+def _undo_context(protocol: Protocol, request: HttpRequest, just_confirmed: Confirmation | None = None) -> dict[str, Any]:
+    undo = just_confirmed if just_confirmed is not None else undoable_confirmation(protocol=protocol, reader=request.user)
     until = int((undo.created_at + undo_window()).timestamp() * 1000) if undo is not None else None
     return {"undo": undo, "undo_until": until}
 
 
-def _render_empty(request: HttpRequest, protocol: Protocol, label_id: int | None, labels: list[Label]) -> HttpResponse:
+def _render_empty(
+    request: HttpRequest, protocol: Protocol, label_id: int | None, labels: list[Label], just_confirmed: Confirmation | None = None
+) -> HttpResponse:
     context = {
         "protocol": protocol,
         "labels": labels,
         "label_id": label_id,
-        **_undo_context(protocol, request),
+        **_undo_context(protocol, request, just_confirmed),
     }
     response = _panel(request, "annotation/read_empty.html", context)
     if request.htmx:
@@ -109,14 +120,17 @@ def _render_empty(request: HttpRequest, protocol: Protocol, label_id: int | None
     return response
 
 
-def _go_next(request: HttpRequest, protocol: Protocol, label_id: int | None, labels: list[Label]) -> HttpResponse:
+def _go_next(
+    request: HttpRequest, protocol: Protocol, label_id: int | None, labels: list[Label], just_confirmed: Confirmation | None = None
+) -> HttpResponse:
     """After an action: redirect (plain form) or render the next study in place (htmx)."""
     if not request.htmx:
         return redirect(next_url(protocol.pk, label_id))
-    study = queue_next(protocol=protocol, reader=request.user, label_id=label_id)
+    # A confirmation has just swept the reader's expired leases.
+    study = queue_next(protocol=protocol, reader=request.user, label_id=label_id, purge_expired=just_confirmed is None)
     if study is None:
-        return _render_empty(request, protocol, label_id, labels)
-    return render_study(request, study, label_id=label_id, labels=labels)
+        return _render_empty(request, protocol, label_id, labels, just_confirmed)
+    return render_study(request, study, label_id=label_id, from_queue=True, just_confirmed=just_confirmed)
 
 
 @require_GET
@@ -132,27 +146,27 @@ def read_next(request: HttpRequest, protocol_id: int) -> HttpResponse:
 
 @require_GET
 def read_study(request: HttpRequest, study_id: int) -> HttpResponse:
-    study = study_for_reader(request.user, study_id)
+    study = study_for_reader(request.user, study_id, with_report=True)
     lease_renew(study=study, reader=request.user)
-    labels = protocol_labels(study.protocol)
-    return render_study(request, study, label_id=_label_filter(request.GET.get("label"), labels), labels=labels)
+    labels, soft = labels_with_soft(protocol=study.protocol, study=study)
+    return render_study(request, study, label_id=_label_filter(request.GET.get("label"), labels), labels=labels, soft=soft)
 
 
 @require_POST
 def read_confirm(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_reader(request.user, study_id)
-    labels = protocol_labels(study.protocol)
+    labels, soft = labels_with_soft(protocol=study.protocol, study=study)
     form = ConfirmForm(request.POST, labels=labels)
     label_id = _label_filter(request.POST.get("label"), labels)
     if not form.is_valid():
         return render_study(
-            request, study, label_id=label_id, labels=labels, choices=form.raw_choices(),
+            request, study, label_id=label_id, labels=labels, soft=soft, choices=form.raw_choices(),
             notice=("error", f"Not saved: {form.error_text()}"), status=400,
         )
     try:
-        confirmation_submit(
+        confirmation = confirmation_submit(
             study=study, reader=request.user, values=form.values(), version=form.cleaned_data["version"],
-            time_spent_ms=form.time_spent_ms(), request=request, labels=labels,
+            time_spent_ms=form.time_spent_ms(), request=request, labels=labels, soft=soft,
         )
     except ConfirmationConflict as conflict:
         study.refresh_from_db()
@@ -161,8 +175,10 @@ def read_confirm(request: HttpRequest, study_id: int) -> HttpResponse:
             notice=("error", f"Not saved: {conflict.message} Your choices are kept below."), status=409,
         )
     except ConfirmationInvalid as invalid:
-        return render_study(request, study, label_id=label_id, labels=labels, notice=("error", f"Not saved: {invalid}"), status=400)
-    return _go_next(request, study.protocol, label_id, labels)
+        return render_study(
+            request, study, label_id=label_id, labels=labels, soft=soft, notice=("error", f"Not saved: {invalid}"), status=400
+        )
+    return _go_next(request, study.protocol, label_id, labels, just_confirmed=confirmation)
 
 
 @require_POST

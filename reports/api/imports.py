@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -26,7 +27,9 @@ class ImportInputSerializer(serializers.Serializer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["protocol"].queryset = Protocol.objects.visible_to(self.context["request"].user, IMPORT_ROLES)
+        request = self.context.get("request")  # absent when drf-spectacular builds the schema
+        user = request.user if request is not None else AnonymousUser()
+        self.fields["protocol"].queryset = Protocol.objects.visible_to(user, IMPORT_ROLES)
 
 
 class ImportOutputSerializer(serializers.Serializer):

@@ -34,7 +34,8 @@ def test_outsider_sees_no_study(page: Page, live_server, outsider, study) -> Non
     expect(page.get_by_text(study.accession)).to_have_count(0)
     # Nor by typing the study's address: out of scope answers 404, like a study that does not exist.
     response = page.goto(f"{live_server.url}/studies/{study.pk}/")
-    assert response is not None and response.status == 404
+    assert response is not None
+    assert response.status == 404
 
 
 def test_wrong_password_is_refused_on_the_login_page(page: Page, live_server, radiologist) -> None:

@@ -103,3 +103,15 @@ def test_an_oversize_upload_is_refused(client_for, curator, protocol, settings, 
 def test_the_nav_shows_import_only_to_importers(client_for, curator, radiologist):
     assert URL in client_for(curator).get(reverse("reports:home")).content.decode()
     assert URL not in client_for(radiologist).get(reverse("reports:home")).content.decode()
+
+
+def test_the_upload_handler_stops_reading_past_the_limit(client_for, curator, protocol, settings, delay):
+    settings.IMPORT_MAX_BYTES = 100
+    settings.FILE_UPLOAD_HANDLERS = [
+        "reports.importers.upload_limit.MaxSizeUploadHandler", *settings.FILE_UPLOAD_HANDLERS
+    ]
+    # Small enough to pass the Content-Length check: the handler drops the file after 100 bytes.
+    response = client_for(curator).post(URL, {"protocol": protocol.pk, "file": upload(content=b"x" * 1000)})
+    assert response.status_code == 400
+    assert response.context["form"].errors["file"] == ["This field is required."]
+    assert not Job.objects.exists()
