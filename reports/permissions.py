@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
 
-from reports.models import Protocol, Role, Study
+from reports.models import Job, Protocol, Role, Study
 
 # Who may bring data in: importing is a data-management act, not a reading one.
 IMPORT_ROLES = (Role.CURATOR, Role.DATA_SCIENTIST)
@@ -24,6 +24,18 @@ def get_protocol_for_user(
     if protocol is None:
         raise Http404("No such protocol")
     return protocol
+
+
+def get_job_for_user(user: AbstractBaseUser | AnonymousUser, job_id: int) -> Job:
+    """A job of one of the user's protocols, or 404."""
+    job = (
+        Job.objects.filter(pk=job_id, protocol__in=Protocol.objects.visible_to(user))
+        .select_related("protocol")
+        .first()
+    )
+    if job is None:
+        raise Http404("No such job")
+    return job
 
 
 def can_manage_protocols(user: AbstractBaseUser | AnonymousUser) -> bool:

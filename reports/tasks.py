@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 # without importing other apps. Apps add their kind here when they add a job task.
 JOB_TASKS: dict[str, str] = {
     JobKind.IMPORT: "reports.tasks.import_reports",
+    JobKind.RELABEL: "annotation.tasks.relabel_protocol_task",
 }
 
 

@@ -99,7 +99,11 @@ def labels_with_soft(*, protocol: Protocol, study: Study) -> tuple[list[Label], 
     """
     rows = (
         Label.objects.filter(schema=protocol_schema(protocol))
-        .annotate(soft=FilteredRelation("soft_labels", condition=Q(soft_labels__report__study=study.pk)))
+        .annotate(
+            soft=FilteredRelation(
+                "soft_labels", condition=Q(soft_labels__report=Subquery(Report.objects.filter(study=study.pk).values("pk")[:1]))
+            )
+        )
         .annotate(soft_value=F("soft__value"), soft_p=F("soft__p"), soft_evidence=F("soft__evidence"))
         .order_by("order", "name")
     )

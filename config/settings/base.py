@@ -171,6 +171,13 @@ UPLOAD_DIR = VAR_DIR / "uploads"
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# The size limit is enforced while the body streams in: CSRF reads the whole body before any
+# view runs, so a check in the view would come after an oversize file was already on disk.
+FILE_UPLOAD_HANDLERS = [
+    "reports.importers.upload_limit.MaxSizeUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -243,6 +250,12 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CONFIRM_LEASE_SECONDS = env_int("CONFIRM_LEASE_SECONDS", 300)
 CONFIRM_SKIP_SECONDS = env_int("CONFIRM_SKIP_SECONDS", 3600)
 CONFIRM_UNDO_SECONDS = env_int("CONFIRM_UNDO_SECONDS", 30)
+
+# The reaper re-queues jobs whose worker died (reports.tasks.reap_jobs). `make run` embeds beat in
+# its worker (-B); production runs one `celery -A config beat` beside the workers.
+CELERY_BEAT_SCHEDULE = {
+    "reap-jobs": {"task": "reports.tasks.reap_jobs", "schedule": env_int("JOB_REAP_EVERY_SECONDS", 60)},
+}
 
 # A job whose worker stopped heartbeating this long ago is failed or re-queued by the reaper.
 JOB_HEARTBEAT_TIMEOUT = timedelta(seconds=env_int("JOB_HEARTBEAT_SECONDS", 120))

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from reports.importers.parse import FORMATS, FormatError
 from reports.models import Protocol
 from reports.permissions import IMPORT_ROLES
-from reports.services.imports import ImportRejected, UploadTooLarge, report_import_enqueue, upload_too_large
+from reports.services.imports import ImportRejected, UploadTooLarge, report_import_enqueue, upload_too_large, upload_was_cut
 
 class ImportInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV with a header row, or JSON Lines; UTF-8. See docs/IMPORT.md.")
@@ -54,6 +54,8 @@ class ImportCreateApi(APIView):
         if upload_too_large(request.META.get("CONTENT_LENGTH")):
             return _too_large()
         data = ImportInputSerializer(data=request.data, context={"request": request})
+        if upload_was_cut(request._request):
+            return _too_large()
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:

@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from reports.views.jobs import get_job_for_user
+from reports.permissions import get_job_for_user
 
 
 class JobRowErrorSerializer(serializers.Serializer):

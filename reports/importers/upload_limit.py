@@ -11,9 +11,14 @@ from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
 
+# Set on the request when this handler cut a file off, so the view can say why the file is missing.
+OVER_LIMIT_ATTR = "radlabel_upload_over_limit"
+
+
 class MaxSizeUploadHandler(FileUploadHandler):
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
         if start + len(raw_data) > settings.IMPORT_MAX_BYTES:
+            setattr(self.request, OVER_LIMIT_ATTR, True)
             raise StopUpload(connection_reset=True)
         return raw_data
 

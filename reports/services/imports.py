@@ -21,10 +21,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
+from django.http import HttpRequest
 from django.utils import timezone
 
 from annotation.engine.sections import split_sections
 from reports.importers.parse import ReportRow, RowError, check_file, detect_format, iter_valid_rows
+from reports.importers.upload_limit import OVER_LIMIT_ATTR
 from reports.models import AuditAction, Job, JobKind, JobStatus, Patient, Protocol, Report, Study
 from reports.services.audit import audit_record
 from reports.services.jobs import JobCancelled, job_create, job_progress
@@ -344,6 +346,11 @@ def upload_too_large(content_length: str | None) -> bool:
     except ValueError:
         return False  # Django reads what arrives; the copy in upload_store still stops at the limit
     return length > settings.IMPORT_MAX_BYTES + UPLOAD_ENVELOPE_BYTES
+
+
+def upload_was_cut(request: HttpRequest) -> bool:
+    """Whether MaxSizeUploadHandler dropped a file of this request for passing the limit."""
+    return bool(getattr(request, OVER_LIMIT_ATTR, False))
 
 
 def upload_path(name: str) -> Path:

@@ -10,7 +10,7 @@ from reports.forms import ImportForm
 from reports.importers.parse import COLUMNS, REQUIRED
 from reports.models import Protocol
 from reports.permissions import IMPORT_ROLES
-from reports.services.imports import ImportRejected, UploadTooLarge, report_import_enqueue, upload_too_large
+from reports.services.imports import ImportRejected, UploadTooLarge, report_import_enqueue, upload_too_large, upload_was_cut
 
 @require_http_methods(["GET", "POST"])
 def import_new(request: HttpRequest) -> HttpResponse:
@@ -19,7 +19,9 @@ def import_new(request: HttpRequest) -> HttpResponse:
         raise Http404("No protocol to import into")
     context = {"required": REQUIRED, "optional": COLUMNS[len(REQUIRED):],
                "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)}
-    if request.method == "POST" and upload_too_large(request.META.get("CONTENT_LENGTH")):
+    if request.method == "POST" and (
+        upload_too_large(request.META.get("CONTENT_LENGTH")) or (request.FILES is not None and upload_was_cut(request))
+    ):
         # Refused before Django spools the body to disk (SECURITY.md promise 12).
         form = ImportForm(protocols=protocols)
         context |= {"form": form, "too_large": True}

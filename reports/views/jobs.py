@@ -6,19 +6,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from reports.models import Job, Protocol
-
-
-def get_job_for_user(user: AbstractBaseUser | AnonymousUser, job_id: int) -> Job:
-    """A job of one of the user's protocols, or 404."""
-    job = (
-        Job.objects.filter(pk=job_id, protocol__in=Protocol.objects.visible_to(user))
-        .select_related("protocol")
-        .first()
-    )
-    if job is None:
-        raise Http404("No such job")
-    return job
+from reports.permissions import get_job_for_user
 
 
 @require_GET

@@ -23,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -154,6 +155,7 @@ class Command(BaseCommand):
         if match is None:
             raise RuntimeError(f"no study in the first page (status {response.status_code})")
         timings = []
+        match = self._count_queries(client, match)
         for _ in range(iterations):
             study_id, version = match.groups()
             url = reverse("annotation:read-confirm", args=[int(study_id)])
@@ -166,6 +168,16 @@ class Command(BaseCommand):
             if match is None:
                 break
         return timings
+
+    def _count_queries(self, client: Client, match: re.Match[str]) -> re.Match[str] | None:
+        """Count the statements of one confirm-and-next (not timed: capturing costs time too)."""
+        study_id, version = match.groups()
+        with CaptureQueriesContext(connection) as captured:
+            response = client.post(
+                reverse("annotation:read-confirm", args=[int(study_id)]), {"version": version, "shown_at": ""}, HTTP_HX_REQUEST="true"
+            )
+        self.stdout.write(f"queries per confirm-and-next: {len(captured.captured_queries)} (status {response.status_code})")
+        return _PANEL.search(response.content.decode())
 
     def _cleanup(self, protocol: Protocol, reader: Any) -> None:
         with transaction.atomic():
