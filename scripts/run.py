@@ -85,15 +85,15 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _demo_password() -> str | None:
+def _demo_password(var_dir: Path) -> str | None:
     if os.environ.get("DEMO_PASSWORD"):
         return os.environ["DEMO_PASSWORD"]
-    path = Path(os.environ.get("RADLABEL_VAR_DIR", ROOT / "var")) / "demo_password"
+    path = var_dir / "demo_password"
     return path.read_text().strip() if path.exists() else None
 
 
-def _banner(url: str) -> str:
-    password = _demo_password()
+def _banner(url: str, var_dir: Path) -> str:
+    password = _demo_password(var_dir)
     lines = ["", "=" * 64, f"  radlabel is running at {url}", ""]
     if password:
         lines.append("  Demo logins (username / password):")
@@ -124,10 +124,14 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     web, _ = _start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env)
+    var_dir = Path(os.environ.get("RADLABEL_VAR_DIR", ROOT / "var"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    # -B embeds beat, which sends the periodic job reaper (CELERY_BEAT_SCHEDULE); production
+    # runs one `celery -A config beat` instead.
     worker, worker_ready = _start(
         "worker",
         [str(bin_dir / "celery"), "-A", "config", "worker", "--concurrency", "1", "-l", "INFO",
-         "-n", f"radlabel-{port}@%h"],
+         "-n", f"radlabel-{port}@%h", "-B", "--schedule", str(var_dir / "celerybeat-schedule")],
         env,
         ready=b" ready.",
     )

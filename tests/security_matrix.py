@@ -60,6 +60,12 @@ ROUTES: dict[str, Route] = {
     "api-study-detail": Route("member", object="study", shows_canary=True),
     "api-protocol-list": Route("user"),
     "api-schema": Route("user"),
+    # imports and jobs. The upload page has no id: its audience is the importing roles of any
+    # protocol, and everyone else gets 404. An empty API POST is a 400 for any signed-in user.
+    "reports:import-new": Route("member", ok={"GET": 200, "POST": 400}, roles=(Role.CURATOR, Role.DATA_SCIENTIST)),
+    "reports:job-detail": Route("member", object="job"),
+    "api-import-create": Route("user", ok={"POST": 400}),
+    "api-job-detail": Route("member", object="job"),
     # annotation pages (issue 4). The read page shows the report text but not the accession, so
     # shows_canary stays off there; the leak check still looks for the text in every answer.
     # A POST without form data is refused with 400 and the page, never saved.
@@ -117,10 +123,17 @@ def _confirmation(protocol: Protocol, canary: dict[str, str]) -> Any:
     return Confirmation.objects.create(study=study, reader=reader, study_version=1)
 
 
+def _job(protocol: Protocol, canary: dict[str, str]) -> Any:
+    from reports.models import Job, JobKind
+
+    return Job.objects.create(kind=JobKind.IMPORT, protocol=protocol)
+
+
 # object name -> maker(protocol, canary) returning a saved object that belongs to `protocol`.
 OBJECT_MAKERS: dict[str, Callable[[Protocol, dict[str, str]], Any]] = {
     "study": _study,
     "protocol": _protocol,
     "membership": _membership,
     "confirmation": _confirmation,
+    "job": _job,
 }

@@ -6,8 +6,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from annotation.models import ConfirmValue, SoftLabel
-from annotation.selectors.queue import READ_ROLES, protocol_labels
+from annotation.models import ConfirmValue
+from annotation.selectors.queue import READ_ROLES, labels_with_soft
 from annotation.serializers import QueueNextSerializer, QueueQuerySerializer
 from annotation.services.queue import queue_next
 from reports.permissions import get_protocol_for_user
@@ -26,13 +26,13 @@ class QueueNextApi(APIView):
         study = queue_next(protocol=protocol, reader=request.user, label_id=query.validated_data.get("label"))
         if study is None:
             return Response(status=204)
-        soft = {s.label_id: s for s in SoftLabel.objects.filter(report__study=study)}
-        labels = [
+        labels, soft = labels_with_soft(protocol=protocol, study=study)
+        rows = [
             {
                 "label": label.name,
                 "value": soft[label.pk].value if label.pk in soft else ConfirmValue.ABSENT,
                 "p": soft[label.pk].p if label.pk in soft else None,
             }
-            for label in protocol_labels(protocol)
+            for label in labels
         ]
-        return Response(QueueNextSerializer({"study": study.pk, "version": study.version, "labels": labels}).data)
+        return Response(QueueNextSerializer({"study": study.pk, "version": study.version, "labels": rows}).data)

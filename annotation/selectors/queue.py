@@ -50,10 +50,9 @@ def study_for_reader(
 ) -> Study:
     """The study if the user reads on its protocol today; 404 otherwise (never 403).
 
-    The protocol and its label schema come in the same query (every read page needs them);
-    `with_report` adds the report for pages that show it.
+    The protocol comes in the same query; `with_report` adds the report for pages that show it.
     """
-    related = ["protocol__label_schema", *(["report"] if with_report else [])]
+    related = ["protocol", *(["report"] if with_report else [])]
     study = Study.objects.visible_to(user, roles).select_related(*related).filter(pk=study_id).first()
     if study is None:
         raise Http404("No such study")
@@ -97,8 +96,9 @@ def labels_with_soft(*, protocol: Protocol, study: Study) -> tuple[list[Label], 
     A LEFT JOIN of the labels on the study's soft labels (a label the engine did not find has
     none): confirm-and-next needs both for the study it saves and for the one it shows next.
     """
+    schema_id = protocol.label_schema_id if protocol.label_schema_id is not None else protocol_schema(protocol).pk
     rows = (
-        Label.objects.filter(schema=protocol_schema(protocol))
+        Label.objects.filter(schema_id=schema_id)
         .annotate(
             soft=FilteredRelation(
                 "soft_labels", condition=Q(soft_labels__report=Subquery(Report.objects.filter(study=study.pk).values("pk")[:1]))
@@ -121,6 +121,10 @@ def queue_candidates(
 ) -> QuerySet[Study]:
     """Open studies this reader may take next, most informative first.
 
+    `protocol` must already be scoped to the reader (get_protocol_for_user or study_for_reader
+    with READ_ROLES: every caller resolves the membership once per request). Repeating
+    visible_to here cost more in planning than the whole query takes to run.
+
     Walks the index (protocol, review_state, -informativeness, id); every other condition is a
     per-row EXISTS on an indexed key, so LIMIT 1 stops early instead of scanning the protocol.
     A study is free while its reads plus other readers' live leases leave a slot.
@@ -130,20 +134,22 @@ def queue_candidates(
         reader=reader
     )
     qs = (
-        Study.objects.visible_to(reader, READ_ROLES)
-        .filter(protocol=protocol, review_state=ReviewState.OPEN)
-        .exclude(
+        Study.objects.filter(protocol=protocol, review_state=ReviewState.OPEN)
+        .exclude(Exists(QueueLease.objects.filter(study=OuterRef("pk"), reader=reader, skipped=True, expires_at__gt=now)))
+    )
+    if protocol.readers_per_study == 1:
+        # reads_done = 0 already says nobody (this reader included) has a current read: it is
+        # kept in the transaction that changes the reads. That spares an anti-join on the
+        # reader's reads, which PostgreSQL plans as a scan of all of them per candidate.
+        qs = qs.filter(reads_done=0).exclude(Exists(others_leases))
+    else:
+        qs = qs.exclude(
             Exists(
                 Confirmation.objects.filter(
                     study=OuterRef("pk"), reader=reader, kind=ConfirmationKind.READ, is_current=True
                 )
             )
         )
-        .exclude(Exists(QueueLease.objects.filter(study=OuterRef("pk"), reader=reader, skipped=True, expires_at__gt=now)))
-    )
-    if protocol.readers_per_study == 1:
-        qs = qs.filter(reads_done=0).exclude(Exists(others_leases))
-    else:
         held = others_leases.order_by().values("study").annotate(n=Count("pk")).values("n")[:1]
         qs = qs.alias(taken=F("reads_done") + Coalesce(Subquery(held), Value(0))).filter(
             taken__lt=protocol.readers_per_study
@@ -170,16 +176,21 @@ def slot_free(*, study: Study, reader: AbstractBaseUser, now: dt.datetime) -> bo
     """Re-check one study's slots with fresh reads; call while holding the study row lock.
 
     One statement, started after the lock was taken, so it sees every committed read and lease.
+    With one reader per study, the locked row's reads_done (the latest committed version: a row
+    locked FOR UPDATE is re-read if it changed) already says nobody has read it, so only other
+    readers' live leases remain to count.
     """
+    live = QueueLease.objects.filter(skipped=False, expires_at__gt=now).exclude(reader=reader)
+    if study.protocol.readers_per_study == 1 and study.reads_done == 0:
+        return not live.filter(study=study.pk).exists()
+    others = live.filter(study=OuterRef("pk"))
     reads = Confirmation.objects.filter(study=OuterRef("pk"), kind=ConfirmationKind.READ, is_current=True)
     mine, taken, held = (
         Study.objects.filter(pk=study.pk)
         .annotate(
             mine=Exists(reads.filter(reader=reader)),
             taken=_count(reads),
-            held=_count(
-                QueueLease.objects.filter(study=OuterRef("pk"), skipped=False, expires_at__gt=now).exclude(reader=reader)
-            ),
+            held=_count(others),
         )
         .values_list("mine", "taken", "held")
         .get()

@@ -36,23 +36,28 @@ def queue_next(
     so two readers can never both take the last slot. On SQLite the IMMEDIATE transaction
     serialises writers instead.
 
-    The study comes with its protocol and report. `purge_expired=False` skips the sweep of the
+    `protocol` must be scoped to the reader already (see queue_candidates). `purge_expired=False` skips the sweep of the
     reader's expired leases when the caller has just done it (a confirmation does).
     """
     now = now or timezone.now()
     with transaction.atomic():
         if purge_expired:
             QueueLease.objects.filter(reader=reader, expires_at__lte=now).delete()
-        held_ids = QueueLease.objects.filter(
-            reader=reader, skipped=False, expires_at__gt=now, study__protocol=protocol
-        ).values("study_id")
+        # The reader's own live leases first, as a list: as a subquery of the candidate query
+        # the planner walks the whole queue index looking for them (30 ms at 100,000 studies
+        # when the reader holds none, which is the usual case right after a confirmation).
+        held_ids = list(
+            QueueLease.objects.filter(
+                reader=reader, skipped=False, expires_at__gt=now, study__protocol=protocol
+            ).values_list("study_id", flat=True)
+        )
         held = (
-            queue_candidates(protocol=protocol, reader=reader, label_id=label_id, now=now)
-            .filter(pk__in=held_ids)
-            .select_related("protocol__label_schema", "report")
-            .first()
+            queue_candidates(protocol=protocol, reader=reader, label_id=label_id, now=now).filter(pk__in=held_ids).first()
+            if held_ids
+            else None
         )
         if held is not None:
+            held.protocol = protocol
             lease_renew(study=held, reader=reader, now=now)
             return held
         tried: list[int] = []
@@ -62,9 +67,11 @@ def queue_next(
                 qs = qs.exclude(pk__in=tried)
             if connection.features.has_select_for_update_skip_locked:
                 qs = qs.select_for_update(skip_locked=True, of=("self",))
-            study = qs.select_related("protocol__label_schema", "report").first()
+            # No select_related: three more joins tripled the planning time of this query.
+            study = qs.first()
             if study is None:
                 return None
+            study.protocol = protocol
             if slot_free(study=study, reader=reader, now=now):
                 _lease_write(study=study, reader=reader, now=now, skipped=False)
                 return study

@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from reports.models import Membership, Protocol
+from reports.models import Membership, Protocol, Role
 
 
 class MembershipState:
@@ -62,3 +62,32 @@ def protocols_with_role_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Q
     today = timezone.localdate()
     role = Membership.objects.active_on(today).filter(protocol=OuterRef("pk"), user_id=user.pk).values("role")[:1]
     return Protocol.objects.visible_to(user).annotate(role=Subquery(role)).order_by("irb_number")
+
+
+@dataclass(frozen=True)
+class ProtocolRole:
+    """The user's role on one of their protocols, and what it lets them do on the reading pages."""
+
+    protocol: Protocol
+    role: str
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+    @property
+    def reads(self) -> bool:
+        from annotation.selectors.queue import READ_ROLES
+
+        return self.role in READ_ROLES
+
+    @property
+    def adjudicates(self) -> bool:
+        from annotation.selectors.queue import ADJUDICATE_ROLES
+
+        return self.role in ADJUDICATE_ROLES
+
+
+def protocol_roles_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[ProtocolRole]:
+    """The user's protocols today with their role on each (one query), for the dashboard's links."""
+    return [ProtocolRole(protocol=p, role=p.role) for p in protocols_with_role_for_user(user=user)]

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from reports.permissions import can_manage_protocols
+from reports.selectors.protocols import protocol_roles_for_user
 from reports.selectors.studies import protocol_summaries_for_user
 
 
@@ -17,5 +18,7 @@ def home(request: HttpRequest) -> HttpResponse:
         {
             "summaries": protocol_summaries_for_user(user=request.user),
             "can_manage": can_manage_protocols(request.user),
+            # Per-protocol links to the reading pages (read / adjudicate / agreement / labels).
+            "protocol_roles": protocol_roles_for_user(user=request.user),
         },
     )

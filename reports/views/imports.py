@@ -26,7 +26,9 @@ def import_new(request: HttpRequest) -> HttpResponse:
         form = ImportForm(protocols=protocols)
         context |= {"form": form, "too_large": True}
         return render(request, "reports/import_form.html", context, status=413)
-    form = ImportForm(request.POST or None, request.FILES or None, protocols=protocols)
+    # Bound on every POST, even an empty one: that is a submission missing its fields (400).
+    bound = request.method == "POST"
+    form = ImportForm(request.POST if bound else None, request.FILES if bound else None, protocols=protocols)
     if request.method == "POST" and form.is_valid():
         try:
             job = report_import_enqueue(

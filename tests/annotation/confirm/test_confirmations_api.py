@@ -92,3 +92,13 @@ def test_confirmations_are_404_out_of_scope(request, who, protocol, make_study):
 def test_anonymous_gets_401(protocol, make_study):
     study = make_study()
     assert api().get(f"/api/v1/studies/{study.pk}/confirmations/").status_code == 401
+
+
+def test_a_data_scientist_sees_confirmations_but_cannot_confirm(protocol, radiologist, scientist, make_study):
+    # The scope matrix cannot say "GET for every member, POST for readers": this test does.
+    study = make_study()
+    url = f"/api/v1/studies/{study.pk}/confirmations/"
+    api(radiologist).post(url, {"labels": {}, "version": 0}, format="json")
+    assert [c["reader"] for c in api(scientist).get(url).json()["results"]] == ["radiologist"]
+    assert api(scientist).post(url, {"labels": {}, "version": 1}, format="json").status_code == 404
+    assert Confirmation.objects.filter(study=study).count() == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from annotation.models import LabelValue, QueueLease
@@ -96,7 +97,11 @@ def test_skip_hands_the_next_study_and_frees_the_slot_for_others(protocol, radio
     assert queue_next(protocol=protocol, reader=reader2) == top
 
 
-def test_queue_is_scoped_to_members_who_read(protocol, other_protocol, outsider, scientist, make_study):
+@pytest.mark.parametrize("who", ["outsider", "scientist", "expired_member"])
+def test_queue_is_scoped_to_members_who_read(request, who, protocol, make_study, client_for):
+    # queue_next trusts the protocol its caller scoped; the page and the API are the gates.
     make_study()
-    assert queue_next(protocol=protocol, reader=outsider) is None
-    assert queue_next(protocol=protocol, reader=scientist) is None
+    client = client_for(request.getfixturevalue(who))
+    assert client.get(reverse("annotation:read-next", args=[protocol.pk])).status_code == 404
+    assert client.get(f"/api/v1/queue/next/?protocol={protocol.pk}").status_code == 404
+    assert not QueueLease.objects.exists()
