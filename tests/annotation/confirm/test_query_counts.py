@@ -42,27 +42,20 @@ def _more_labels(protocol, labels, studies, n: int) -> None:
 
 
 def test_confirm_and_next_runs_a_fixed_number_of_queries(protocol, radiologist, labels, make_study, client_for, django_assert_max_num_queries):
-    first = make_study(informativeness=0.9)
-    second = make_study(informativeness=0.5)
+    first, second, third = (make_study(informativeness=i) for i in (0.9, 0.5, 0.4))
     client = client_for(radiologist)
     client.get(reverse("annotation:read-next", args=[protocol.pk]))
-    with django_assert_max_num_queries(CONFIRM_AND_NEXT_MAX):
+    with django_assert_max_num_queries(CONFIRM_AND_NEXT_MAX) as captured:
         response = _confirm_and_next(client, first)
     assert response.status_code == 200 and response["HX-Push-Url"] == reverse("annotation:read-study", args=[second.pk])
-    # Twelve more labels: the same number of statements.
-    few = _statements(client, second)
-    third, fourth = make_study(informativeness=0.4), make_study(informativeness=0.3)
-    _more_labels(protocol, labels, [third, fourth], 12)
-    client.get(reverse("annotation:read-study", args=[third.pk]))
-    assert _statements(client, third) == few
-
-
-def _statements(client, study) -> int:
-    study.refresh_from_db()
-    with CaptureQueriesContext(connection) as captured:
-        response = _confirm_and_next(client, study)
-    assert response.status_code == 200
-    return len(captured.captured_queries)
+    # Twelve more labels, each with a soft label: the same number of statements.
+    _more_labels(protocol, labels, [second, third], 12)
+    second.refresh_from_db()
+    with CaptureQueriesContext(connection) as more:
+        response = _confirm_and_next(client, second)
+    assert response["HX-Push-Url"] == reverse("annotation:read-study", args=[third.pk])
+    assert response.content.decode().count('type="radio"') == 4 * 15
+    assert len(more.captured_queries) == len(captured.captured_queries)
 
 
 def test_the_read_page_runs_a_fixed_number_of_queries(protocol, radiologist, labels, make_study, client_for, django_assert_max_num_queries):
