@@ -169,6 +169,10 @@ class Study(models.Model):
     informativeness = models.FloatField(default=0.0)
     review_state = models.CharField(max_length=16, choices=ReviewState.choices, default=ReviewState.OPEN)
     reads_done = models.PositiveSmallIntegerField(default=0)
+    # Queue order ahead of informativeness, kept by the confirm transaction (never by relabel):
+    # 2 = open with a read that differs from the engine, 1 = open and started by another reader,
+    # 0 = untouched or closed. Other readers then finish started studies first.
+    queue_priority = models.PositiveSmallIntegerField(default=0)
 
     objects = StudyQuerySet.as_manager()
 
@@ -179,7 +183,9 @@ class Study(models.Model):
         indexes = [
             models.Index(fields=["protocol", "-study_date", "-id"], name="study_list_idx"),
             models.Index(fields=["protocol", "modality"], name="study_modality_idx"),
-            models.Index(fields=["protocol", "review_state", "-informativeness", "id"], name="study_queue_idx"),
+            models.Index(
+                fields=["protocol", "review_state", "-queue_priority", "-informativeness", "id"], name="study_queue_prio_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -28,6 +28,13 @@ DEMO_USERS = ("admin", "curator", "radiologist", "scientist", "outsider")
 GRACE_SECONDS = 10.0
 
 
+def _say(text: str, *, error: bool = False) -> None:
+    """Write a line of our own between the children's output (this is a terminal program)."""
+    stream = sys.stderr if error else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
 def _die_with_parent() -> None:
     """Ask Linux to SIGTERM this child if the supervisor is killed outright (no orphans)."""
     try:
@@ -40,6 +47,7 @@ def _die_with_parent() -> None:
 
 def _start(name: str, argv: list[str], env: dict[str, str], *, ready: bytes | None = None) -> tuple[subprocess.Popen[bytes], threading.Event]:
     """Start a child; with `ready`, copy its output through and set the event when a line has it."""
+    _say(f"[run] starting {name}: {' '.join(argv)}")
     seen = threading.Event()
     if ready is None:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, start_new_session=True, preexec_fn=_die_with_parent)
@@ -54,7 +62,7 @@ def _start(name: str, argv: list[str], env: dict[str, str], *, ready: bytes | No
         assert proc.stdout is not None
         for line in proc.stdout:
             sys.stdout.buffer.write(line)
-            sys.stdout.flush()
+            sys.stdout.buffer.flush()
             if ready in line:
                 seen.set()
 
@@ -68,9 +76,11 @@ def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + GRACE_SECONDS
-    for _name, proc in children.items():
-        with contextlib.suppress(subprocess.TimeoutExpired):
+    for name, proc in children.items():
+        try:
             proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _say(f"[run] {name} did not stop in {GRACE_SECONDS:.0f} s; killing it")
         # The worker's pool processes share its group: make sure none outlives it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
@@ -108,6 +118,7 @@ def _banner(url: str, var_dir: Path) -> str:
 def main() -> int:
     port = os.environ.get("PORT") or "8000"
     if not port.isdigit():
+        _say(f"[run] PORT must be a number, got {port!r}", error=True)
         return 2
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
@@ -123,9 +134,9 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    web, _ = _start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env)
     var_dir = Path(os.environ.get("RADLABEL_VAR_DIR", ROOT / "var"))
     var_dir.mkdir(parents=True, exist_ok=True)
+    web, _ = _start("web", [sys.executable, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload"], env)
     # -B embeds beat, which sends the periodic job reaper (CELERY_BEAT_SCHEDULE); production
     # runs one `celery -A config beat` instead.
     worker, worker_ready = _start(
@@ -143,14 +154,18 @@ def main() -> int:
             dead = [(name, proc.returncode) for name, proc in children.items() if proc.poll() is not None]
             if dead:
                 name, returncode = dead[0]
+                _say(f"[run] {name} exited with status {returncode}; stopping the rest", error=True)
                 code = returncode or 1
                 break
             # The banner comes once both answer, so the URL and logins are not buried in start-up logs.
             if banner_due and worker_ready.is_set() and _answers(f"{url}accounts/login/"):
+                _say(_banner(url, var_dir))
                 banner_due = False
             time.sleep(0.5)
     finally:
+        _say("[run] stopping the web server and the worker")
         _stop(children)
+    _say("[run] stopped")
     return code
 
 

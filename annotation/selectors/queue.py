@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 # Who reads studies: radiologists, and curators (lead radiologists) who may read too.
 READ_ROLES: tuple[str, ...] = (Role.RADIOLOGIST, Role.CURATOR)
 ADJUDICATE_ROLES: tuple[str, ...] = (Role.CURATOR,)
+# The queue index's order (reports.Study study_queue_prio_idx after protocol, review_state).
+QUEUE_ORDER: tuple[str, ...] = ("-queue_priority", "-informativeness", "id")
 # Colour slots in read.css (.lbl-0 ... .lbl-19), matched to annotation.services.schemas.PALETTE.
 COLOR_SLOTS = 20
 
@@ -119,14 +121,19 @@ def labels_with_soft(*, protocol: Protocol, study: Study) -> tuple[list[Label], 
 def queue_candidates(
     *, protocol: Protocol, reader: AbstractBaseUser, label_id: int | None = None, now: dt.datetime | None = None
 ) -> QuerySet[Study]:
-    """Open studies this reader may take next, most informative first.
+    """Open studies this reader may take next: started ones first, then the most informative.
 
     `protocol` must already be scoped to the reader (get_protocol_for_user or study_for_reader
     with READ_ROLES: every caller resolves the membership once per request). Repeating
     visible_to here cost more in planning than the whole query takes to run.
 
-    Walks the index (protocol, review_state, -informativeness, id); every other condition is a
-    per-row EXISTS on an indexed key, so LIMIT 1 stops early instead of scanning the protocol.
+    Order: Study.queue_priority (kept by the confirm transaction: 2 when a read of the still
+    open study differs from the engine, 1 when another reader has started it, 0 untouched), so
+    readers finish what others started; then informativeness (set by relabel), then id.
+
+    Walks the index (protocol, review_state, -queue_priority, -informativeness, id) in its own
+    order; every other condition is a per-row EXISTS on an indexed key, so LIMIT 1 stops early
+    instead of scanning the protocol.
     A study is free while its reads plus other readers' live leases leave a slot.
     """
     now = now or timezone.now()
@@ -164,7 +171,7 @@ def queue_candidates(
                 )
             )
         )
-    return qs.order_by("-informativeness", "id")
+    return qs.order_by(*QUEUE_ORDER)
 
 
 def _count(qs: QuerySet[Any]) -> Coalesce:
@@ -360,7 +367,9 @@ def adjudication_candidates(*, protocol: Protocol, curator: AbstractBaseUser) ->
     return (
         Study.objects.visible_to(curator, ADJUDICATE_ROLES)
         .filter(protocol=protocol, review_state=ReviewState.ADJUDICATION)
-        .order_by("-informativeness", "id")
+        # queue_priority is 0 on every study waiting for adjudication; naming it keeps the
+        # order the queue index's, so this is an index walk too rather than a sort.
+        .order_by(*QUEUE_ORDER)
     )
 
 

@@ -9,12 +9,13 @@ rows and the caller gets a ConfirmationConflict with the current state. The uniq
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, Exists, F, Q, Value, When
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -34,6 +35,25 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 VALUES = frozenset(ConfirmValue.values)
+
+# Study.queue_priority: the reading queue walks (-queue_priority, -informativeness, id), so the
+# studies other readers must finish come before untouched ones (issue 4: "disagreements with
+# other readers"). Only the confirm transaction writes it; a relabel never touches it.
+PRIORITY_UNTOUCHED = 0  # no current read, or no longer open
+PRIORITY_STARTED = 1  # open with at least one read: the other readers finish it first
+PRIORITY_DISAGREED = 2  # ... and some read differs from the engine on a label: first of all
+
+
+def read_differs(pairs: Iterable[tuple[str, str | None]]) -> bool:
+    """Whether a read's (value, soft_value) pairs differ from the engine anywhere (null = absent)."""
+    return any(value != (soft_value or ConfirmValue.ABSENT) for value, soft_value in pairs)
+
+
+def queue_priority_of(*, state: str, reads: int, differs: bool) -> int:
+    """The queue priority a study gets from its review state and current reads."""
+    if state != ReviewState.OPEN or reads == 0:
+        return PRIORITY_UNTOUCHED
+    return PRIORITY_DISAGREED if differs else PRIORITY_STARTED
 
 
 class ConfirmationInvalid(ValueError):
@@ -207,10 +227,19 @@ def _confirmation_write(
                 list(ConfirmationLabel.objects.filter(confirmation_id__in=other_reads).values_list("label_id", "value"))
             )
         state = review_state_of(needed=needed, reads=reads, adjudicated=False, read_values=read_values)
+    mine_differs = kind == ConfirmationKind.READ and read_differs((row.value, row.soft_value) for row in rows)
+    priority: int | Case = queue_priority_of(state=state, reads=reads, differs=mine_differs)
+    if priority == PRIORITY_STARTED and other_reads:
+        # Still open beside other reads (three or more readers per study): whether one of them
+        # differs from the engine is decided inside the UPDATE, not by another statement.
+        others_differ = ConfirmationLabel.objects.filter(confirmation_id__in=other_reads).exclude(
+            value=Coalesce(F("soft_value"), Value(ConfirmValue.ABSENT))
+        )
+        priority = Case(When(Exists(others_differ), then=Value(PRIORITY_DISAGREED)), default=Value(PRIORITY_STARTED))
     # The conditional UPDATE is the lock: a concurrent writer with the same version blocks
     # here, and once we commit its WHERE no longer matches.
     if not Study.objects.filter(pk=study.pk, version=version).update(
-        version=F("version") + 1, reads_done=reads, review_state=state
+        version=F("version") + 1, reads_done=reads, review_state=state, queue_priority=priority
     ):
         raise _conflict(study.pk, _STALE, "stale_version")
     if previous is not None:
@@ -261,7 +290,10 @@ def review_state_of(*, needed: int, reads: int, adjudicated: bool, read_values: 
 
 
 def review_state_refresh(*, study: Study) -> None:
-    """Recompute reads_done and review_state from the current confirmations. Hold the row lock."""
+    """Recompute reads_done, review_state and queue_priority from the current confirmations.
+
+    Hold the row lock.
+    """
     current = list(
         Confirmation.objects.filter(study=study, is_current=True).only("pk", "kind").prefetch_related("labels")
     )
@@ -272,7 +304,10 @@ def review_state_refresh(*, study: Study) -> None:
         adjudicated=any(row.kind == ConfirmationKind.ADJUDICATION for row in current),
         read_values=[[(cl.label_id, cl.value) for cl in row.labels.all()] for row in reads],
     )
-    Study.objects.filter(pk=study.pk).update(reads_done=len(reads), review_state=state)
+    differs = any(read_differs((cl.value, cl.soft_value) for cl in row.labels.all()) for row in reads)
+    Study.objects.filter(pk=study.pk).update(
+        reads_done=len(reads), review_state=state, queue_priority=queue_priority_of(state=state, reads=len(reads), differs=differs)
+    )
 
 
 def confirmation_undo(
@@ -308,5 +343,5 @@ def confirmation_undo(
             request=request,
             detail={"undone": row.pk, "version": study.version + 1},
         )
-    study.refresh_from_db(fields=["version", "review_state", "reads_done"])
+    study.refresh_from_db(fields=["version", "review_state", "reads_done", "queue_priority"])
     return study
