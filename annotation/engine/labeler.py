@@ -30,7 +30,7 @@ from annotation.engine.schema import Schema
 from annotation.engine.sections import ignored_sections, split_sections
 from annotation.engine.tokens import SpellingCorrector, casings, inflections, known_words, make_nlp
 
-ENGINE_VERSION = "radlabel-engine 1.1.0"
+from annotation.engine.version import ENGINE_VERSION  # noqa: E402  (re-exported)
 
 # A line break inside a sentence (next line starts lower-case) is wrapping, not a boundary.
 _WRAP_RE = re.compile(r"\n(?=[ \t]*[a-z])")

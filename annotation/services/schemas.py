@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 
 from django.db import transaction
 
-from annotation.engine import Labeler, LabelSpec, Schema, SchemaError, load_builtin_schema, load_schema_yaml
+from annotation.engine import LabelSpec, Schema, SchemaError, load_builtin_schema, load_schema_yaml
+
+if TYPE_CHECKING:
+    from annotation.engine.labeler import Labeler
 from annotation.engine.schema import BUILTIN_SCHEMAS, normalise_phrase
 from annotation.models import Label, LabelSchema, Phrase, PhraseKind
 
@@ -211,6 +214,8 @@ def labeler_for_schema(engine_schema: Schema) -> Labeler:
         if labeler is not None:
             _labelers.move_to_end(key)
             return labeler
+    from annotation.engine import Labeler  # spaCy loads on first use, not at import
+
     labeler = Labeler(engine_schema)
     with _labelers_lock:
         _labelers[key] = labeler

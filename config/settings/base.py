@@ -6,6 +6,7 @@ embedded ones `make run` uses: a SQLite file and Celery's filesystem transport (
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
 
@@ -163,6 +164,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# collectstatic fills STATIC_ROOT in production; until then WhiteNoise serves from the finders
+# and would warn on every start that the folder is missing.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 # Serve straight from the finders when collectstatic has not run (make run, tests).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
@@ -267,5 +271,6 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Request logs would carry query strings; ours never hold PHI, but keep them terse anyway.
-    "loggers": {"django.request": {"level": "ERROR"}},
+    # axes logs every successful login's reset at INFO ("Deleted 0 failed login attempts").
+    "loggers": {"django.request": {"level": "ERROR"}, "axes": {"level": "WARNING"}},
 }

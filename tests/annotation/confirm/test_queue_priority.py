@@ -2,7 +2,10 @@
 come first (Study.queue_priority, kept by the confirm transaction, never by relabel)."""
 from __future__ import annotations
 
+from importlib import import_module
+
 import pytest
+from django.apps import apps
 
 from annotation.services.adjudicate import adjudication_submit
 from annotation.services.confirm import (
@@ -109,11 +112,7 @@ def test_a_relabel_keeps_the_queue_priority(two_readers, radiologist, make_study
     assert study.queue_priority == PRIORITY_DISAGREED
 
 
-def test_the_migration_backfills_studies_started_before_the_column(two_readers, radiologist, reader2, make_study):
-    from importlib import import_module
-
-    from django.apps import apps
-
+def test_the_migration_backfills_studies_started_before_the_column(two_readers, radiologist, make_study):
     backfill = import_module("reports.migrations.0003_study_queue_priority").backfill_queue_priority
     started, disputed, untouched = make_study(), make_study(), make_study()
     _confirm(started, radiologist)
