@@ -169,20 +169,29 @@ def schema_for_protocol(protocol: Protocol) -> LabelSchema:
 def schema_to_engine(schema: LabelSchema) -> Schema:
     """Build the engine's Schema from the enabled phrases, in label and phrase order.
 
+    Disabled mention phrases are passed as exclusions, so nothing brings them back.
+
     A built-in schema keeps what only the shipped file holds (attribute anchors, always-uncertain
     phrases, the No Finding rule); its mention and exclusion phrases come from the database, so
     curators' edits apply. A phrase's stored precision is the engine's prior for it.
     """
     phrases_by_label: dict[int, list[Phrase]] = {}
-    for phrase in Phrase.objects.filter(label__schema=schema, enabled=True).order_by("label_id", "order", "text"):
+    for phrase in Phrase.objects.filter(label__schema=schema).order_by("label_id", "order", "text"):
         phrases_by_label.setdefault(phrase.label_id, []).append(phrase)
     shipped = load_builtin_schema(schema.name) if schema.builtin and schema.name in BUILTIN_SCHEMAS else None
     base = {spec.name: spec for spec in shipped.labels} if shipped is not None else {}
     specs = []
     for label in schema.labels.order_by("order", "name"):
-        own = phrases_by_label.get(label.pk, [])
+        every = phrases_by_label.get(label.pk, [])
+        own = [p for p in every if p.enabled]
         mentions = _unique(normalise_phrase(p.text) for p in own if p.kind == PhraseKind.MENTION)
-        exclusions = _unique(normalise_phrase(p.text) for p in own if p.kind == PhraseKind.EXCLUSION)
+        # A disabled mention becomes an exclusion: the engine's synonym table would otherwise
+        # bring it back through another phrase ("bleed" through "hemorrhage"), and a curator
+        # who switched a phrase off means it to stop counting.
+        disabled = [normalise_phrase(p.text) for p in every if not p.enabled and p.kind == PhraseKind.MENTION]
+        exclusions = _unique(
+            [*(normalise_phrase(p.text) for p in own if p.kind == PhraseKind.EXCLUSION), *disabled]
+        )
         # Precision is typed in by hand in the admin; keep the prior a probability whatever was entered.
         precision = {normalise_phrase(p.text): min(max(p.precision, 0.0), 1.0) for p in own if p.precision is not None}
         spec = LabelSpec(name=label.name, phrases=mentions)

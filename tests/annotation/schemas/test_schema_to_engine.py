@@ -10,7 +10,7 @@ from tests.annotation.factories import LabelFactory, LabelSchemaFactory, PhraseF
 pytestmark = pytest.mark.django_db
 
 
-def test_it_passes_enabled_phrases_only_by_kind_with_precision_as_prior():
+def test_it_passes_enabled_phrases_by_kind_disabled_ones_as_exclusions_and_precision_as_prior():
     label = LabelFactory(name="Bleed", schema=LabelSchemaFactory(name="ct-head"))
     PhraseFactory(label=label, text="hemorrhage", precision=0.8)
     PhraseFactory(label=label, text="bleed", enabled=False)
@@ -20,7 +20,7 @@ def test_it_passes_enabled_phrases_only_by_kind_with_precision_as_prior():
 
     [spec] = engine.labels
     assert (spec.name, spec.phrases, spec.exclusions, spec.precision) == (
-        "Bleed", ["hemorrhage"], ["bleeding diathesis"], {"hemorrhage": 0.8}
+        "Bleed", ["hemorrhage"], ["bleeding diathesis", "bleed"], {"hemorrhage": 0.8}
     )
 
 
