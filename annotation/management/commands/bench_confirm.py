@@ -27,6 +27,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from annotation.engine.sections import split_sections
 from annotation.models import Confirmation, ConfirmationLabel, Label, LabelSchema, QueueLease, SoftLabel
 from annotation.selectors.queue import queue_candidates
 from reports.models import Membership, Protocol, ProtocolStatus, Report, Role, Study
@@ -58,11 +59,6 @@ TEMPLATES = [
     ),
 ]
 _PANEL = re.compile(r'id="read-panel"[^>]*data-study="(\d+)" data-version="(\d+)"')
-
-
-def _sections(text: str) -> list[list[Any]]:
-    heads = [(m.group(1).lower(), m.start()) for m in re.finditer(r"(INDICATION|FINDINGS|IMPRESSION):", text)]
-    return [[name, start, heads[i + 1][1] if i + 1 < len(heads) else len(text)] for i, (name, start) in enumerate(heads)]
 
 
 class Command(BaseCommand):
@@ -119,7 +115,7 @@ class Command(BaseCommand):
                     made = list(Study.objects.filter(protocol=protocol).order_by("-id")[:size])
                 choices = [TEMPLATES[rng.randrange(len(TEMPLATES))] for _ in made]
                 reports = Report.objects.bulk_create(
-                    Report(study=study, text=text, text_sha256=hashlib.sha256(text.encode()).hexdigest(), sections=_sections(text))
+                    Report(study=study, text=text, text_sha256=hashlib.sha256(text.encode()).hexdigest(), sections=[[sec.name, sec.start, sec.end] for sec in split_sections(text)])
                     for study, (text, _) in zip(made, choices, strict=True)
                 )
                 if connection.vendor != "postgresql":
