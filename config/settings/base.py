@@ -166,7 +166,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 # collectstatic fills STATIC_ROOT in production; until then WhiteNoise serves from the finders
 # and would warn on every start that the folder is missing.
-warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
+warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
 # Serve straight from the finders when collectstatic has not run (make run, tests).
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
