@@ -74,10 +74,16 @@ def _work(chunk: list[str]) -> list[str]:
     return [json.dumps(results_to_json(r), ensure_ascii=False) for r in _WORKER.iter_label(chunk)]
 
 
-def label_json_lines(schema: Schema, texts: list[str], processes: int = 1) -> Iterator[str]:
-    """Yield the JSON text of each report's "labels" object, in input order."""
+def label_json_lines(
+    schema: Schema, texts: list[str], processes: int = 1, labeler: Labeler | None = None
+) -> Iterator[str]:
+    """Yield the JSON text of each report's "labels" object, in input order.
+
+    ``labeler`` (single process only): an already compiled Labeler of ``schema`` to use, so a
+    benchmark can time the compile and the labelling apart.
+    """
     if processes <= 1 or len(texts) < 2 * CHUNK:
-        labeler = Labeler(schema)
+        labeler = labeler or Labeler(schema)
         for res in labeler.iter_label(texts):
             yield json.dumps(results_to_json(res), ensure_ascii=False)
         return

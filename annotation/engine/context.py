@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-import yaml
-
-from annotation.engine.schema import data_text
+from annotation.engine.schema import load_data_yaml
 
 NEGATED = "NEGATED_EXISTENCE"
 RESOLVED = "RESOLVED"
@@ -208,4 +206,4 @@ class ContextRules:
 
 @lru_cache(maxsize=1)
 def default_rules() -> ContextRules:
-    return ContextRules(yaml.safe_load(data_text("context_rules.yaml")))
+    return ContextRules(load_data_yaml("context_rules.yaml"))

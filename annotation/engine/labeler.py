@@ -11,9 +11,6 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from spacy.attrs import IDX
-from spacy.matcher import PhraseMatcher
-
 from annotation.engine.aggregate import (
     ATTRIBUTE_PRIOR,
     EXACT_PRIOR,
@@ -28,9 +25,16 @@ from annotation.engine.context import ContextRules, default_rules
 from annotation.engine.lexicon import expansions
 from annotation.engine.schema import Schema
 from annotation.engine.sections import ignored_sections, split_sections
-from annotation.engine.tokens import SpellingCorrector, casings, inflections, known_words, make_nlp
-
-from annotation.engine.version import ENGINE_VERSION  # noqa: E402  (re-exported)
+from annotation.engine.tokens import (  # spaCy without torch: see spacy_import.py
+    IDX,
+    PhraseMatcher,
+    SpellingCorrector,
+    casings,
+    inflections,
+    known_words,
+    make_nlp,
+)
+from annotation.engine.version import ENGINE_VERSION  # noqa: F401  (re-exported)
 
 # A line break inside a sentence (next line starts lower-case) is wrapping, not a boundary.
 _WRAP_RE = re.compile(r"\n(?=[ \t]*[a-z])")

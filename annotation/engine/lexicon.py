@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-import yaml
-
-from annotation.engine.schema import Schema, data_text, normalise_phrase
+from annotation.engine.schema import Schema, load_data_yaml, normalise_phrase
 
 
 @dataclass(frozen=True)
@@ -31,7 +29,7 @@ def _norm_list(values: object) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def lexicon() -> Lexicon:
-    data = yaml.safe_load(data_text("lexicon.yaml"))
+    data = load_data_yaml("lexicon.yaml")
     return Lexicon(
         abbreviations={normalise_phrase(k): _norm_list(v) for k, v in data["abbreviations"].items()},
         synonyms=tuple(frozenset(_norm_list(g)) for g in data["synonyms"]),

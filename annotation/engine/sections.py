@@ -11,9 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-import yaml
-
-from annotation.engine.schema import data_text
+from annotation.engine.schema import data_text, load_data_yaml
 
 SECTION_NAMES = ("indication", "history", "comparison", "technique", "findings", "impression", "other")
 
@@ -42,7 +40,7 @@ def _canonical(title: str, keywords: list[tuple[str, set[str]]]) -> str:
 
 @lru_cache(maxsize=1)
 def _config() -> _SectionConfig:
-    data = yaml.safe_load(data_text("sections.yaml"))
+    data = load_data_yaml("sections.yaml")
     keywords = [(name, {k.upper() for k in keys}) for name, keys in data["keywords"]]
     titles = [line.strip().rstrip(":").strip() for line in data_text("negbio_section_titles.txt").splitlines()]
     titles += [str(t) for t in data["extra_titles"]]

@@ -12,14 +12,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-import spacy
-import yaml
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
-from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.language import Language
 
-from annotation.engine.schema import data_text
+from annotation.engine.schema import data_text, load_data_yaml
+from annotation.engine.spacy_import import import_spacy
+
+spacy = import_spacy()  # without torch: see spacy_import.py
+
+from spacy.attrs import IDX  # noqa: E402, F401  (re-exported to labeler.py)
+from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
+from spacy.language import Language  # noqa: E402
+from spacy.matcher import PhraseMatcher  # noqa: E402, F401  (re-exported to labeler.py)
 
 _WORD_RE = re.compile(r"[A-Za-z]{5,}")
 _ALPHA_RE = re.compile(r"[a-z]+")
@@ -39,7 +43,7 @@ class InflectionRules:
 
 @lru_cache(maxsize=1)
 def inflection_rules() -> InflectionRules:
-    data = yaml.safe_load(data_text("inflections.yaml"))
+    data = load_data_yaml("inflections.yaml")
     return InflectionRules(
         suffix=tuple((str(a), str(b)) for a, b in data["suffix"]),
         prefix=tuple((str(a), str(b)) for a, b in data["prefix"]),

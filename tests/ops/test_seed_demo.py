@@ -84,6 +84,8 @@ def test_members_see_the_demo_studies_and_outsider_and_admin_see_none() -> None:
     protocol = Protocol.objects.get(irb_number=DEMO_IRB)
 
     assert protocol.is_active_on(protocol.approved_on)
+    # Radiologist and curator both read each study, so agreement and adjudication have data.
+    assert protocol.readers_per_study == 2
     roles = dict(Membership.objects.filter(protocol=protocol).values_list("user__username", "role"))
     assert roles == {"curator": Role.CURATOR, "radiologist": Role.RADIOLOGIST, "scientist": Role.DATA_SCIENTIST}
     for username in ("curator", "radiologist", "scientist"):

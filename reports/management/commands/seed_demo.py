@@ -149,6 +149,9 @@ class Command(BaseCommand):
                 irb_number=DEMO_IRB,
                 title="Chest X-ray soft labels (demo, synthetic reports)",
                 principal_investigator="Dr. Demo Investigator",
+                # Two readers per study (radiologist and curator), so the demo shows agreement,
+                # disagreements and the adjudication queue.
+                readers_per_study=2,
             )
         # New, or a demo left unused until it expired: (re)approve it for a year from today.
         protocol.status = ProtocolStatus.APPROVED
