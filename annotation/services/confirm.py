@@ -153,7 +153,7 @@ def confirmation_submit(
             )
     except IntegrityError:
         # Only reachable if a write skipped the version check; still never a silent loss.
-        raise _conflict(study.pk, "This study was saved by someone else at the same moment.", "duplicate") from None
+        raise _conflict(study.pk, "Another save of this study came first; review it and save again.", "duplicate") from None
     return confirmation
 
 
@@ -166,7 +166,7 @@ def _refused(study_id: int, version: int, message: str, reason: str) -> Confirma
     return conflict
 
 
-_STALE = "This study was saved by someone else since you opened it; review it and save again."
+_STALE = "This study was saved again since you opened it (by another reader or another tab); review it and save again."
 
 
 def _confirmation_write(

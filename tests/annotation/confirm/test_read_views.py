@@ -75,7 +75,7 @@ def test_a_stale_form_is_answered_409_with_the_choices_kept(protocol, radiologis
     response = client_for(radiologist).post(reverse("annotation:read-confirm", args=[study.pk]), _form(study, **{field: "uncertain"}))
     html = response.content.decode()
     assert response.status_code == 409
-    assert "saved by someone else" in html
+    assert "saved again since you opened it" in html
     assert f'name="{field}" value="uncertain" checked' in html
     assert Confirmation.objects.filter(study=study).count() == 1
 
