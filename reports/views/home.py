@@ -12,13 +12,7 @@ from reports.selectors.studies import protocol_summaries_for_user
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     """Dashboard: the user's protocols with study counts; admin links for staff."""
-    return render(
-        request,
-        "reports/home.html",
-        {
-            "summaries": protocol_summaries_for_user(user=request.user),
-            "can_manage": can_manage_protocols(request.user),
-            # Per-protocol links to the reading pages (read / adjudicate / agreement / labels).
-            "protocol_roles": protocol_roles_for_user(user=request.user),
-        },
-    )
+    # One card per protocol: its counts, the user's role and the pages that role works in.
+    roles = {row.protocol.pk: row for row in protocol_roles_for_user(user=request.user)}
+    cards = [(summary, roles.get(summary["protocol"].pk)) for summary in protocol_summaries_for_user(user=request.user)]
+    return render(request, "reports/home.html", {"cards": cards, "can_manage": can_manage_protocols(request.user)})

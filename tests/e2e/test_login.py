@@ -17,8 +17,9 @@ def test_radiologist_signs_in_sees_their_study_and_signs_out(page: Page, live_se
     expect(page).to_have_url(re.compile(r"/accounts/login/"))
 
     login(page, live_server, "radiologist")
-    # The dashboard lists the protocol (in its studies table and its reading table).
-    expect(page.get_by_role("cell", name=study.protocol.irb_number).first).to_be_visible()
+    # The dashboard shows the protocol as a card, with its reading queue one click away.
+    expect(page.get_by_role("heading", name=study.protocol.title)).to_be_visible()
+    expect(page.get_by_role("link", name="Start reading")).to_be_visible()
     page.get_by_role("link", name="Studies").first.click()
     expect(page.get_by_role("link", name=study.accession)).to_be_visible()
 

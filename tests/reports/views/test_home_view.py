@@ -14,8 +14,9 @@ def test_member_sees_their_protocols_with_counts(client_for, radiologist, protoc
     StudyFactory(protocol=other_protocol)
     response = client_for(radiologist).get("/")
     assert response.status_code == 200
-    (row,) = response.context["summaries"]
+    ((row, role),) = response.context["cards"]
     assert (row["protocol"], row["total"], row["open"], row["done"]) == (protocol, 5, 3, 2)
+    assert role.reads
     assert other_protocol.irb_number.encode() not in response.content
     assert f"/studies/?protocol={protocol.pk}".encode() in response.content
     assert b"Audit log" not in response.content
@@ -23,7 +24,7 @@ def test_member_sees_their_protocols_with_counts(client_for, radiologist, protoc
 
 def test_staff_without_membership_sees_admin_links_and_no_protocol(client_for, admin_user, protocol):
     response = client_for(admin_user).get("/")
-    assert response.context["summaries"] == []
+    assert response.context["cards"] == []
     assert b"/protocols/" in response.content and b"/audit/" in response.content
 
 
