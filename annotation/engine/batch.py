@@ -79,7 +79,7 @@ def label_json_lines(
 ) -> Iterator[str]:
     """Yield the JSON text of each report's "labels" object, in input order.
 
-    ``labeler`` (single process only): an already compiled Labeler of ``schema`` to use, so a
+    ``labeler``: an already compiled Labeler of ``schema`` to use (forked workers inherit it), so a
     benchmark can time the compile and the labelling apart.
     """
     if processes <= 1 or len(texts) < 2 * CHUNK:
@@ -88,8 +88,17 @@ def label_json_lines(
             yield json.dumps(results_to_json(res), ensure_ascii=False)
         return
     chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
-    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    with ctx.Pool(processes, initializer=_init_worker, initargs=(schema,)) as pool:
+    if hasattr(os, "fork"):
+        # Compile once here; forked workers inherit the Labeler (and its warm caches) instead of
+        # each importing spaCy and compiling again, which costs more than a chunk of labelling.
+        global _WORKER
+        _WORKER = labeler or Labeler(schema)
+        pool_args: dict[str, Any] = {}
+        ctx = multiprocessing.get_context("fork")
+    else:
+        pool_args = {"initializer": _init_worker, "initargs": (schema,)}
+        ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(processes, **pool_args) as pool:
         for lines in pool.imap(_work, chunks):
             yield from lines
 

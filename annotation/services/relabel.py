@@ -130,8 +130,14 @@ def _evidence_json(result: LabelResult) -> list[dict[str, Any]]:
     ]
 
 
-def _chunks(items: list[int], size: int = _IN_CHUNK) -> Iterable[list[int]]:
+def _chunks(items: list[Any], size: int = _IN_CHUNK) -> Iterable[list[Any]]:
     return (items[i:i + size] for i in range(0, len(items), size))
+
+
+# A stored soft label as the comparison needs it: pk, value, p, evidence (decoded JSON).
+_Stored = tuple[int, str, float, list[Any]]
+# A soft label to insert or rewrite: report_id, label_id, value, p, evidence.
+_New = tuple[int, int, str, float, list[Any]]
 
 
 def _write_batch(
@@ -143,53 +149,131 @@ def _write_batch(
     """Store one batch: insert new soft labels, rewrite changed ones, stamp unchanged ones, drop absent ones.
 
     Most soft labels survive a phrase edit unchanged, so comparing with what is stored and only
-    re-stamping those (one UPDATE) costs far less than rewriting every row and its JSON.
+    re-stamping those costs far less than rewriting every row and its JSON. A batch is a fixed
+    number of statements whatever its size (one read, then at most four writes on PostgreSQL:
+    delete, re-stamp, upsert, informativeness), never one per row.
     """
-    report_ids = [row[0] for row in rows]
-    stored: dict[tuple[int, int], tuple[int, str, float, list[Any]]] = {}
+    stored = _stored_soft_labels([row[0] for row in rows])
+
+    now = timezone.now()
+    to_write: list[_New] = []
+    unchanged: list[int] = []
+    studies: list[tuple[int, float]] = []
+    seen: set[tuple[int, int]] = set()
+    for (report_id, study_id, old_score, _), by_label in zip(rows, results, strict=True):
+        for name, result in by_label.items():
+            label_id = label_ids[name]
+            key = (report_id, label_id)
+            seen.add(key)
+            value, p, evidence = str(result.value), min(max(float(result.p), 0.0), 1.0), _evidence_json(result)
+            old = stored.get(key)
+            if old is not None and old[1] == value and old[2] == p and old[3] == evidence:
+                unchanged.append(old[0])
+                continue
+            to_write.append((report_id, label_id, value, p, evidence))
+        score = informativeness(by_label.values())
+        if score != old_score:
+            studies.append((study_id, score))
+    gone = [stored[key][0] for key in stored.keys() - seen]
+
+    write = _write_postgresql if connection.vendor == "postgresql" else _write_generic
+    with transaction.atomic():
+        write(gone=gone, unchanged=unchanged, to_write=to_write, studies=studies, phrase_set_hash=phrase_set_hash, now=now)
+    return {"written": len(to_write), "unchanged": len(unchanged), "removed": len(gone)}
+
+
+def _stored_soft_labels(report_ids: list[int]) -> dict[tuple[int, int], _Stored]:
+    stored: dict[tuple[int, int], _Stored] = {}
+    if connection.vendor == "postgresql":
+        # One query per batch: the ids travel as one array parameter, not thousands of placeholders.
+        # Django's psycopg setup leaves jsonb undecoded (JSONField decodes it), hence json.loads.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id, report_id, label_id, value, p, evidence FROM {_SOFT} WHERE report_id = ANY(%s)",
+                [report_ids],
+            )
+            for pk, report_id, label_id, value, p, evidence in cursor.fetchall():
+                stored[(report_id, label_id)] = (pk, value, p, json.loads(evidence) if isinstance(evidence, str) else evidence)
+        return stored
     for chunk in _chunks(report_ids):
         for pk, report_id, label_id, value, p, evidence in SoftLabel.objects.filter(report_id__in=chunk).values_list(
             "pk", "report_id", "label_id", "value", "p", "evidence"
         ):
             stored[(report_id, label_id)] = (pk, value, p, evidence)
+    return stored
 
-    now = timezone.now()
-    to_write: list[SoftLabel] = []
-    unchanged: list[int] = []
-    studies: list[Study] = []
-    seen: set[tuple[int, int]] = set()
-    for (report_id, study_id, old_score, _), by_label in zip(rows, results, strict=True):
-        for name, result in by_label.items():
-            key = (report_id, label_ids[name])
-            seen.add(key)
-            value, p, evidence = str(result.value), min(max(float(result.p), 0.0), 1.0), _evidence_json(result)
-            if key in stored and stored[key][1:] == (value, p, evidence):
-                unchanged.append(stored[key][0])
-                continue
-            to_write.append(
-                SoftLabel(
-                    report_id=report_id, label_id=key[1], value=value, p=p, evidence=evidence,
-                    engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, updated_at=now,
-                )
-            )
-        score = informativeness(by_label.values())
-        if score != old_score:
-            studies.append(Study(pk=study_id, informativeness=score))
-    gone = [stored[key][0] for key in stored.keys() - seen]
 
-    with transaction.atomic():
-        for chunk in _chunks(gone):
-            SoftLabel.objects.filter(pk__in=chunk).delete()
-        for chunk in _chunks(unchanged):
-            SoftLabel.objects.filter(pk__in=chunk).update(
-                engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, updated_at=now
+_SOFT = SoftLabel._meta.db_table
+_STUDY = Study._meta.db_table
+
+
+def _write_postgresql(
+    *, gone: list[int], unchanged: list[int], to_write: list[_New], studies: list[tuple[int, float]],
+    phrase_set_hash: str, now: Any,
+) -> None:
+    """One statement per kind of change, the rows passed as arrays and joined with unnest().
+
+    Same effect as _write_generic (the tests run on both vendors): the upsert sets the columns of
+    _UPSERT_FIELDS, keyed by the (report, label) unique constraint, as bulk_create(update_conflicts) does.
+    """
+    with connection.cursor() as cursor:
+        if gone:
+            cursor.execute(f"DELETE FROM {_SOFT} WHERE id = ANY(%s)", [gone])
+        if unchanged:
+            cursor.execute(
+                f"UPDATE {_SOFT} SET engine_version = %s, phrase_set_hash = %s, updated_at = %s WHERE id = ANY(%s)",
+                [ENGINE_VERSION, phrase_set_hash, now, unchanged],
             )
-        SoftLabel.objects.bulk_create(
-            to_write, update_conflicts=True, unique_fields=["report", "label"], update_fields=_UPSERT_FIELDS, batch_size=500
+        if to_write:
+            report_ids, label_ids, values, ps, evidence = zip(*to_write, strict=True)
+            cursor.execute(
+                f"INSERT INTO {_SOFT} (report_id, label_id, value, p, engine_version, phrase_set_hash, evidence, updated_at) "
+                "SELECT n.report_id, n.label_id, n.value, n.p, %s, %s, n.evidence::jsonb, %s "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::float8[], %s::text[]) "
+                "AS n(report_id, label_id, value, p, evidence) "
+                "ON CONFLICT (report_id, label_id) DO UPDATE SET "
+                + ", ".join(f"{field} = EXCLUDED.{field}" for field in _UPSERT_FIELDS),
+                [
+                    ENGINE_VERSION, phrase_set_hash, now,
+                    list(report_ids), list(label_ids), list(values), list(ps), [json.dumps(e) for e in evidence],
+                ],
+            )
+        if studies:
+            # Only the queue-order column: version, review_state and reads_done belong to confirmations.
+            study_ids, scores = zip(*studies, strict=True)
+            cursor.execute(
+                f"UPDATE {_STUDY} AS s SET informativeness = n.score "
+                "FROM unnest(%s::bigint[], %s::float8[]) AS n(id, score) WHERE s.id = n.id",
+                [list(study_ids), list(scores)],
+            )
+
+
+def _write_generic(
+    *, gone: list[int], unchanged: list[int], to_write: list[_New], studies: list[tuple[int, float]],
+    phrase_set_hash: str, now: Any,
+) -> None:
+    """SQLite (laptops, tests) and any other vendor: the ORM's bulk statements, ids in chunks."""
+    for chunk in _chunks(gone):
+        SoftLabel.objects.filter(pk__in=chunk).delete()
+    for chunk in _chunks(unchanged):
+        SoftLabel.objects.filter(pk__in=chunk).update(
+            engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, updated_at=now
         )
-        # Only the queue-order column: version, review_state and reads_done belong to confirmations.
-        Study.objects.bulk_update(studies, ["informativeness"], batch_size=500)
-    return {"written": len(to_write), "unchanged": len(unchanged), "removed": len(gone)}
+    SoftLabel.objects.bulk_create(
+        [
+            SoftLabel(
+                report_id=report_id, label_id=label_id, value=value, p=p, evidence=evidence,
+                engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, updated_at=now,
+            )
+            for report_id, label_id, value, p, evidence in to_write
+        ],
+        update_conflicts=True, unique_fields=["report", "label"], update_fields=_UPSERT_FIELDS,
+    )
+    if studies:
+        # Only the queue-order column. One prepared statement run per row by the driver: cheaper
+        # than bulk_update's CASE WHEN, which compiles an expression per study.
+        with connection.cursor() as cursor:
+            cursor.executemany(f"UPDATE {_STUDY} SET informativeness = %s WHERE id = %s", [(s, pk) for pk, s in studies])
 
 
 def relabel_start(
