@@ -93,6 +93,9 @@ class ContextRules:
                     if rule not in rules:
                         rules.append(rule)
         self.by_literal: dict[str, tuple[Rule, ...]] = {k: tuple(v) for k, v in by_literal.items()}
+        self.descriptive: frozenset[str] = frozenset(
+            _norm_literal(str(p)) for p in data.get("descriptive_phrases", ())
+        )
         self.words: frozenset[str] = frozenset(
             w for lit in self.by_literal for w in "".join(c if c.isalpha() else " " for c in lit).split()
         )
@@ -118,10 +121,18 @@ class ContextRules:
         is_attribute: bool,
         is_uncertain_phrase: bool,
         has_comma: Any,
+        descriptive: bool = False,
+        finding_between: Any = None,
     ) -> Decision:
         """Apply the triggers of the mention's sentence to the mention, tokens [start, end).
 
         ``has_comma(a, b)`` tells whether a comma lies between tokens a and b.
+        ``descriptive``: the mention names an appearance ("opacity"), not a diagnosis; a weak hedge
+        ("or", "versus") after a comma then offers causes of it ("opacities, atelectasis versus
+        infiltrate"), not alternatives to it.
+        ``finding_between(a, b)``: whether another finding phrase lies in tokens [a, b); an attribute
+        anchor does not take a trigger that sits beyond another finding ("Heart and mediastinum:
+        mild cardiomegaly, unchanged": "unchanged" is about the cardiomegaly).
         """
         hits: list[tuple[int, Rule, Trigger]] = []
         if triggers:
@@ -141,9 +152,13 @@ class ContextRules:
                         continue
                     if rule.attr_only and not is_attribute:
                         continue
+                    if rule.weak and descriptive and side == BACKWARD and has_comma(gap_a, gap_b):
+                        continue
                     if dist < 0:
                         dist = gap_b - gap_a  # tokens strictly between trigger and mention
                         if any(t is not trig and t.start >= gap_a and t.end <= gap_b for t in terms):
+                            dist = 10_000
+                        elif is_attribute and finding_between is not None and finding_between(gap_a, gap_b):
                             dist = 10_000
                     if dist <= rule.window:
                         hits.append((dist, rule, trig))

@@ -301,6 +301,12 @@ class Labeler:
         def has_comma(a: int, b: int) -> bool:
             return a < b and text.find(",", starts[a], starts[b]) != -1
 
+        findings = [(s, e) for s, e, _, kind, _ in targets if kind in (KIND_PHRASE, KIND_UNCERTAIN)]
+
+        def finding_between(a: int, b: int) -> bool:
+            return any(a <= fs and fe <= b for fs, fe in findings)
+
+        descriptive = rules.descriptive
         out: list[tuple[Any, ...]] = []
         blocked = False
         for s, e, label, kind, phrase in targets:
@@ -310,7 +316,8 @@ class Labeler:
             lo = bisect.bisect_left(trig_starts, sent_start)
             hi = bisect.bisect_left(trig_starts, sent_end)
             decision = rules.decide(
-                s, e, triggers[lo:hi], kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma
+                s, e, triggers[lo:hi], kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma,
+                phrase in descriptive, finding_between,
             )
             if decision.value is None:
                 continue

@@ -85,23 +85,22 @@ def relabel_protocol(
         reports = stale_reports(
             reports, engine_version=ENGINE_VERSION, phrase_set_hash=phrase_set_hash, covered_until=covered
         )
-    total = reports.count()
+    # The stale set is read once, as ids: re-running the stale filter for every page made each page
+    # sort every remaining stale report (quadratic in the protocol's size). Each page is then a
+    # fresh query by id, so the writes of the previous page cannot disturb it (SQLite has no
+    # isolation within a connection); a report edited meanwhile is stale again for the next job.
+    ids = list(reports.order_by("pk").values_list("pk", flat=True))
+    total = len(ids)
     counts = {"reports": 0, "written": 0, "unchanged": 0, "removed": 0}
     if job is not None:
         job_progress(job=job, done=0, total=total, message=f"Relabelling {total} reports")
 
-    last_id = 0
-    while True:
-        # Keyset pages instead of one open cursor: each page is a fresh query, so the writes of the
-        # previous page cannot disturb it (SQLite has no isolation within a connection).
-        rows = list(
-            reports.filter(pk__gt=last_id)
-            .order_by("pk")
-            .values_list("pk", "study_id", "study__informativeness", "text")[:batch_size]
-        )
-        if not rows:
-            break
-        last_id = rows[-1][0]
+    page_query = Report.objects.order_by("pk").values_list("pk", "study_id", "study__informativeness", "text")
+    in_chunk = batch_size if connection.vendor == "postgresql" else _IN_CHUNK
+    for page in _chunks(ids, batch_size):
+        rows = [row for chunk in _chunks(page, in_chunk) for row in page_query.filter(pk__in=chunk)]
+        if not rows:  # deleted meanwhile
+            continue
         results = labeler.label_many([row[3] for row in rows])
         for key, n in _write_batch(rows, results, label_ids, phrase_set_hash).items():
             counts[key] += n

@@ -20,6 +20,9 @@ SETS = [
     ("heldout2_chest.jsonl", "chexpert"),
     ("heldout_head_ct.jsonl", "heldout_head_ct_schema.yaml"),
     ("heldout2_head_ct.jsonl", "heldout2_head_ct_schema.yaml"),
+    # round 3: a second author (different templates, structured "Lungs: / Pleura:" reports)
+    ("heldout3_chest.jsonl", "chexpert"),
+    ("heldout3_head_ct.jsonl", "heldout3_head_ct_schema.yaml"),
 ]
 
 
@@ -73,3 +76,29 @@ def test_exam_title_section_counts_as_the_current_study() -> None:
     res = chexpert.label("PORTABLE AP CHEST: Small left pneumothorax.\nTECHNIQUE: Pneumothorax protocol.")
     assert res["Pneumothorax"].value == "positive"
     assert len(res["Pneumothorax"].evidence) == 1
+
+
+def test_resolution_after_an_adverb_and_device_removal_after_the_device() -> None:
+    chexpert = Labeler(load_builtin_schema("chexpert"))
+    assert chexpert.label("Trace left pleural effusion has also resolved.")["Pleural Effusion"].value == "negative"
+    assert chexpert.label("The effusion has since resolved.")["Pleural Effusion"].value == "negative"
+    res = chexpert.label("Right pneumothorax has resolved following chest tube removal.")
+    assert res["Support Devices"].value == "negative"
+    assert chexpert.label("Chest tube in place.")["Support Devices"].value == "positive"
+
+
+def test_weak_hedge_after_a_comma_offers_causes_of_a_descriptive_finding() -> None:
+    chexpert = Labeler(load_builtin_schema("chexpert"))
+    res = chexpert.label("Mild bibasilar opacities, atelectasis versus early infiltrate.")
+    assert res["Lung Opacity"].value == "positive"
+    assert res["Atelectasis"].value == "uncertain"
+    assert chexpert.label("Opacity or effusion at the left base.")["Lung Opacity"].value == "uncertain"
+    assert chexpert.label("Atelectasis, pneumonia or aspiration.")["Atelectasis"].value == "uncertain"
+
+
+def test_attribute_anchor_does_not_take_a_trigger_beyond_another_finding() -> None:
+    chexpert = Labeler(load_builtin_schema("chexpert"))
+    res = chexpert.label("Heart and mediastinum: Mild cardiomegaly, unchanged.")
+    assert "Enlarged Cardiomediastinum" not in res
+    assert res["Cardiomegaly"].value == "positive"
+    assert chexpert.label("Heart size and mediastinum are normal.")["Enlarged Cardiomediastinum"].value == "negative"
