@@ -6,6 +6,8 @@ same soft labels, counts and informativeness.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -96,3 +98,26 @@ def test_the_postgresql_path_writes_what_the_generic_path_writes(ct_protocol, ma
     assert native[0] == generic[0]
     assert by_text(native[1]) == by_text(generic[1])
     assert [score for _, score in native[2]] == [score for _, score in generic[2]]
+
+
+def test_stored_evidence_text_is_compared_exactly_whatever_its_printing():
+    evidence = [{"start": 0, "end": 8, "phrase": "hématome \"x\"", "modifiers": ["NEGATED_EXISTENCE"], "section": None}]
+
+    assert relabel._same_evidence(relabel._jsonb_text(evidence), evidence)
+    assert relabel._same_evidence('[{"start":0,"end":8,"phrase":"h\\u00e9matome \\"x\\"",'
+                                  '"modifiers":["NEGATED_EXISTENCE"],"section":null}]', evidence)  # decoded, then equal
+    assert not relabel._same_evidence(relabel._jsonb_text([{**evidence[0], "end": 9}]), evidence)
+    assert relabel._same_evidence(evidence, evidence)  # SQLite hands back decoded JSON
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="jsonb printing (CI runs on PostgreSQL)")
+def test_jsonb_prints_stored_evidence_as_the_comparison_expects(ct_protocol, make_report):
+    for text in TEXTS:
+        make_report(ct_protocol, text)
+    relabel_protocol(protocol=ct_protocol)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT evidence::text, evidence FROM {SoftLabel._meta.db_table}")
+        printed = cursor.fetchall()
+
+    assert printed
+    assert all(text == relabel._jsonb_text(json.loads(raw)) for text, raw in printed)  # the fast path, not json.loads
