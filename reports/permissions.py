@@ -10,8 +10,18 @@ from reports.models import Job, Protocol, Role, Study
 IMPORT_ROLES = (Role.CURATOR, Role.DATA_SCIENTIST)
 
 
-def get_study_for_user(user: AbstractBaseUser | AnonymousUser, study_id: int) -> Study:
-    study = Study.objects.visible_to(user).select_related("protocol", "patient").filter(pk=study_id).first()
+def get_study_for_user(
+    user: AbstractBaseUser | AnonymousUser,
+    study_id: int,
+    roles: tuple[str, ...] | None = None,
+    *,
+    related: tuple[str, ...] = ("protocol", "patient"),
+) -> Study:
+    """The study if the user (in one of `roles`, when given) may see it today; 404 otherwise.
+
+    `related` names what comes in the same query, so callers fetch what their page shows.
+    """
+    study = Study.objects.visible_to(user, roles).select_related(*related).filter(pk=study_id).first()
     if study is None:
         raise Http404("No such study")
     return study

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
-from django.http import Http404
 from django.utils import timezone
 
 from annotation.models import (
@@ -22,6 +21,7 @@ from annotation.models import (
     SoftLabel,
 )
 from reports.models import Protocol, Report, ReviewState, Role, Study
+from reports.permissions import get_study_for_user
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -54,11 +54,7 @@ def study_for_reader(
 
     The protocol comes in the same query; `with_report` adds the report for pages that show it.
     """
-    related = ["protocol", *(["report"] if with_report else [])]
-    study = Study.objects.visible_to(user, roles).select_related(*related).filter(pk=study_id).first()
-    if study is None:
-        raise Http404("No such study")
-    return study
+    return get_study_for_user(user, study_id, roles, related=("protocol", "report") if with_report else ("protocol",))
 
 
 def study_report(study: Study) -> Report | None:
