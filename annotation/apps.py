@@ -2,7 +2,14 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+RELABEL_JOB = "relabel"
+
 
 class AnnotationConfig(AppConfig):
     name = "annotation"
     verbose_name = "Labels and confirmations"
+
+    def ready(self) -> None:
+        from reports.jobs.registry import register_job_kind
+
+        register_job_kind(RELABEL_JOB, label="Relabel", task="annotation.tasks.relabel_protocol_task")

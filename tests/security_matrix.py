@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reports.apps import IMPORT_JOB
 from reports.models import Protocol, Role
 
 # Who reads, who adjudicates (annotation.selectors.queue READ_ROLES / ADJUDICATE_ROLES).
@@ -124,9 +125,9 @@ def _confirmation(protocol: Protocol, canary: dict[str, str]) -> Any:
 
 
 def _job(protocol: Protocol, canary: dict[str, str]) -> Any:
-    from reports.models import Job, JobKind
+    from reports.models import Job
 
-    return Job.objects.create(kind=JobKind.IMPORT, protocol=protocol)
+    return Job.objects.create(kind=IMPORT_JOB, protocol=protocol)
 
 
 # object name -> maker(protocol, canary) returning a saved object that belongs to `protocol`.

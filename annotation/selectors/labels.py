@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
+from annotation.apps import RELABEL_JOB
 from annotation.models import Label, LabelSchema, LabelValue, SoftLabel
-from reports.models import Job, JobKind, JobStatus, Protocol, Report
+from reports.models import Job, JobStatus, Protocol, Report
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -24,7 +25,7 @@ def last_full_pass_started(*, protocol: Protocol, engine_version: str, phrase_se
     job = (
         Job.objects.filter(
             protocol=protocol,
-            kind=JobKind.RELABEL,
+            kind=RELABEL_JOB,
             status=JobStatus.SUCCEEDED,
             result__engine_version=engine_version,
             result__phrase_set_hash=phrase_set_hash,

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from annotation.apps import RELABEL_JOB
 from annotation.engine import ENGINE_VERSION
 from annotation.models import LabelValue, SoftLabel
 from annotation.selectors.labels import last_full_pass_started, stale_reports
 from annotation.services.schemas import labeler_for_schema, schema_for_protocol, schema_to_engine
-from reports.models import Job, JobKind, JobStatus, Protocol, Report, Role, Study
+from reports.models import Job, JobStatus, Protocol, Report, Role, Study
 from reports.services.jobs import job_create, job_progress
 
 if TYPE_CHECKING:
@@ -345,14 +346,14 @@ def relabel_start(
     with transaction.atomic():
         Protocol.objects.select_for_update().filter(pk=protocol.pk).first()
         running = (
-            Job.objects.filter(protocol=protocol, kind=JobKind.RELABEL, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+            Job.objects.filter(protocol=protocol, kind=RELABEL_JOB, status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
             .order_by("created_at")
             .first()
         )
         if running is not None:
             return running
         return job_create(
-            kind=JobKind.RELABEL,
+            kind=RELABEL_JOB,
             protocol=protocol,
             actor=actor,
             params={"force": force},

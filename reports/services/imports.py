@@ -24,10 +24,11 @@ from django.db.models import Model
 from django.http import HttpRequest
 from django.utils import timezone
 
+from reports.apps import IMPORT_JOB
 from annotation.engine.sections import split_sections
 from reports.importers.parse import ReportRow, RowError, check_file, detect_format, iter_valid_rows
 from reports.importers.upload_limit import OVER_LIMIT_ATTR
-from reports.models import AuditAction, Job, JobKind, JobStatus, Patient, Protocol, Report, Study
+from reports.models import AuditAction, Job, JobStatus, Patient, Protocol, Report, Study
 from reports.services.audit import audit_record
 from reports.services.jobs import JobCancelled, job_create, job_progress
 
@@ -386,7 +387,7 @@ def report_import_enqueue(
         enqueue = import_reports_task.delay
     try:
         return job_create(
-            kind=JobKind.IMPORT,
+            kind=IMPORT_JOB,
             protocol=protocol,
             actor=actor,
             params={"upload": name, "format": fmt, "channel": channel},

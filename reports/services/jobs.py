@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from reports.jobs.registry import job_kind
 from reports.models import Job, JobStatus, Protocol
+
 
 MAX_ATTEMPTS = 3
 MAX_ERRORS_KEPT = 200
@@ -24,13 +27,37 @@ class JobCancelled(Exception):
     """Raised inside a running job when someone cancelled it; the runner stops cleanly."""
 
 
+def job_enqueue(job_id: int, kind: str) -> object:
+    """Send a job's id to the task registered for its kind; fail it when no task is registered."""
+    spec = job_kind(kind)
+    if spec is None:
+        # No task can run it: fail it rather than leave it queued forever.
+        return Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.FAILED, message="No worker task is registered for this kind of job.",
+            finished_at=timezone.now(),
+        )
+    options = {"queue": spec.queue} if spec.queue else {}
+    return current_app.send_task(spec.task, args=[job_id], **options)
+
+
 def job_create(
-    *, kind: str, protocol: Protocol, actor: AbstractBaseUser | None, params: dict[str, Any], enqueue: Callable[[int], object]
+    *,
+    kind: str,
+    protocol: Protocol,
+    actor: AbstractBaseUser | None,
+    params: dict[str, Any],
+    enqueue: Callable[[int], object] | None = None,
 ) -> Job:
-    """Create a queued job and hand its id to `enqueue` (a task's .delay) once the row is committed."""
+    """Create a queued job and send its id to its kind's task once the row is committed.
+
+    `enqueue` replaces the send (a command that runs the job in its own process passes a no-op).
+    """
+    if enqueue is None and job_kind(kind) is None:
+        raise ValueError(f"Unknown job kind {kind!r}: register it in the app's AppConfig.ready()")
     with transaction.atomic():
         job = Job.objects.create(kind=kind, protocol=protocol, created_by=actor, params=params)
-        transaction.on_commit(lambda: enqueue(job.pk))
+        send = enqueue or (lambda job_id: job_enqueue(job_id, kind))
+        transaction.on_commit(lambda: send(job.pk))
     return job
 
 
@@ -66,6 +93,11 @@ def job_progress(*, job: Job, done: int, total: int | None = None, message: str 
         setattr(job, key, value)
 
 
+def job_heartbeat(*, job: Job) -> None:
+    """Tell the reaper this job's worker is alive; raise JobCancelled if it was cancelled."""
+    job_progress(job=job, done=job.done)
+
+
 def _finish(job: Job, status: str, message: str, **fields: Any) -> None:
     now = timezone.now()
     Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
@@ -92,7 +124,7 @@ def job_cancel(*, job: Job) -> bool:
     )
 
 
-def job_reap(*, enqueue_by_kind: dict[str, Callable[[int], object]]) -> dict[str, int]:
+def job_reap(*, enqueue: Callable[[int, str], object] = job_enqueue) -> dict[str, int]:
     """Re-queue running jobs whose heartbeat stopped, or fail them after MAX_ATTEMPTS.
 
     Jobs are idempotent by design (imports check accessions, relabels recompute), so running
@@ -110,6 +142,6 @@ def job_reap(*, enqueue_by_kind: dict[str, Callable[[int], object]]) -> dict[str
             status=JobStatus.QUEUED, message="Re-queued after the worker stopped"
         )
         if requeued:
-            enqueue_by_kind[job.kind](job.pk)
+            enqueue(job.pk, job.kind)
             counts["requeued"] += 1
     return counts

@@ -15,11 +15,12 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
+from annotation.apps import RELABEL_JOB
 from annotation.engine.synthetic import generate_reports
 from annotation.models import SoftLabel
 from annotation.services.relabel import BATCH_SIZE, relabel_protocol
 from annotation.services.schemas import labeler_for_schema, schema_for_protocol, schema_to_engine
-from reports.models import Job, JobKind, Protocol, ProtocolStatus, Report, Study
+from reports.models import Job, Protocol, ProtocolStatus, Report, Study
 from reports.services.jobs import job_start, job_succeed
 
 _INSERT_CHUNK = 5000
@@ -56,7 +57,7 @@ class Command(BaseCommand):
                 self._drop(protocol)
 
     def _run(self, protocol: Protocol, *, batch_size: int, force: bool) -> dict[str, Any]:
-        job = job_start(job_id=Job.objects.create(kind=JobKind.RELABEL, protocol=protocol).pk)
+        job = job_start(job_id=Job.objects.create(kind=RELABEL_JOB, protocol=protocol).pk)
         counts = relabel_protocol(protocol=protocol, job=job, batch_size=batch_size, force=force)
         job_succeed(job=job, result=counts)
         return counts

@@ -5,8 +5,9 @@ from unittest import mock
 import pytest
 from django.urls import reverse
 
+from annotation.apps import RELABEL_JOB
 from annotation.services.relabel import relabel_protocol
-from reports.models import Job, JobKind
+from reports.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,7 @@ def test_the_relabel_button_starts_one_job_and_redirects_to_it(ct_protocol, role
     first = client.post(_url(ct_protocol))
     second = client.post(_url(ct_protocol))
 
-    job = Job.objects.get(kind=JobKind.RELABEL, protocol=ct_protocol)
+    job = Job.objects.get(kind=RELABEL_JOB, protocol=ct_protocol)
     assert first.status_code == second.status_code == 302
     assert first["Location"] == second["Location"] == reverse("reports:job-detail", args=[job.pk])
     assert job.params == {"force": False}

@@ -5,8 +5,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
+from annotation.apps import RELABEL_JOB
 from annotation.models import SoftLabel
-from reports.models import Job, JobKind, JobStatus, Protocol
+from reports.models import Job, JobStatus, Protocol
 from reports.services.jobs import job_start
 
 pytestmark = pytest.mark.django_db
@@ -17,14 +18,14 @@ def test_sync_relabels_in_process_and_records_the_job(ct_protocol, make_report, 
 
     call_command("relabel", "--protocol", ct_protocol.irb_number, "--sync")
 
-    job = Job.objects.get(kind=JobKind.RELABEL)
+    job = Job.objects.get(kind=RELABEL_JOB)
     assert job.status == JobStatus.SUCCEEDED
     assert json.loads(capsys.readouterr().out)["reports"] == 1
     assert SoftLabel.objects.count() == 1
 
 
 def test_sync_refuses_while_another_relabel_runs(ct_protocol):
-    running = job_start(job_id=Job.objects.create(kind=JobKind.RELABEL, protocol=ct_protocol).pk)
+    running = job_start(job_id=Job.objects.create(kind=RELABEL_JOB, protocol=ct_protocol).pk)
 
     with pytest.raises(CommandError, match=f"job {running.pk}"):
         call_command("relabel", "--protocol", ct_protocol.irb_number, "--sync")

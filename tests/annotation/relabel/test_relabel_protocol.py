@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import pytest
 
+from annotation.apps import RELABEL_JOB
 from annotation.engine import ENGINE_VERSION
 from annotation.models import SoftLabel
 from annotation.services.relabel import relabel_protocol
 from annotation.services.schemas import schema_to_engine
-from reports.models import Job, JobKind, JobStatus, ReviewState, Study
+from reports.models import Job, JobStatus, ReviewState, Study
 from reports.services.jobs import job_start, job_succeed
 from tests.annotation.factories import SoftLabelFactory
 
@@ -23,7 +24,7 @@ def _labels(report) -> dict[str, str]:
 
 def _relabel_as_job(protocol, **kwargs):
     """Run a relabel the way the task does, so the pass is recorded on a succeeded job."""
-    job = job_start(job_id=Job.objects.create(kind=JobKind.RELABEL, protocol=protocol).pk)
+    job = job_start(job_id=Job.objects.create(kind=RELABEL_JOB, protocol=protocol).pk)
     counts = relabel_protocol(protocol=protocol, job=job, **kwargs)
     job_succeed(job=job, result=counts)
     return counts, job

@@ -4,10 +4,11 @@ from unittest import mock
 
 import pytest
 
+from annotation.apps import RELABEL_JOB
 from annotation.models import SoftLabel
 from annotation.services.relabel import relabel_start
 from annotation.tasks import relabel_protocol_task
-from reports.models import Job, JobKind, JobStatus
+from reports.models import Job, JobStatus
 from reports.services.jobs import job_cancel
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,7 @@ def test_starting_twice_returns_the_job_already_queued(ct_protocol, curator, sci
     second = relabel_start(protocol=ct_protocol, actor=scientist)
 
     assert second.pk == first.pk
-    assert Job.objects.filter(kind=JobKind.RELABEL).count() == 1
+    assert Job.objects.filter(kind=RELABEL_JOB).count() == 1
 
 
 def test_a_finished_relabel_does_not_block_the_next_one(ct_protocol, curator):

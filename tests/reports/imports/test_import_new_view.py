@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from reports.models import Job, JobKind, JobStatus
+from reports.apps import IMPORT_JOB
+from reports.models import Job, JobStatus
 from tests.reports.imports.conftest import GOOD_CSV
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,7 @@ def test_an_upload_creates_a_job_and_redirects_to_it(client_for, curator, protoc
     job = Job.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("reports:job-detail", args=[job.pk])
-    assert (job.kind, job.status, job.protocol, job.created_by) == (JobKind.IMPORT, JobStatus.QUEUED, protocol, curator)
+    assert (job.kind, job.status, job.protocol, job.created_by) == (IMPORT_JOB, JobStatus.QUEUED, protocol, curator)
     assert job.params["format"] == "csv"
     assert job.params["channel"] == "page"
     delay.assert_called_once_with(job.pk)

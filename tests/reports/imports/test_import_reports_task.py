@@ -8,7 +8,8 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from reports.models import AccessEvent, AuditAction, Job, JobKind, JobStatus, Study
+from reports.apps import IMPORT_JOB
+from reports.models import AccessEvent, AuditAction, Job, JobStatus, Study
 from reports.services.imports import report_import_enqueue
 from reports.tasks import import_reports, reap_jobs
 from tests.reports.imports.conftest import GOOD_CSV
@@ -75,7 +76,7 @@ def test_the_reaper_requeues_a_stale_import(protocol, curator, settings):
     stale = timezone.now() - settings.JOB_HEARTBEAT_TIMEOUT - dt.timedelta(seconds=5)
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, heartbeat_at=stale, attempts=1)
 
-    with mock.patch("reports.tasks.current_app.send_task") as send_task:
+    with mock.patch("reports.services.jobs.current_app.send_task") as send_task:
         assert reap_jobs() == {"requeued": 1, "failed": 0}
 
     send_task.assert_called_once_with("reports.tasks.import_reports", args=[job.pk])
@@ -88,9 +89,8 @@ def test_the_reaper_requeues_a_stale_import(protocol, curator, settings):
 
 def test_the_reaper_fails_a_stale_job_no_task_can_run(protocol, settings):
     stale = timezone.now() - settings.JOB_HEARTBEAT_TIMEOUT - dt.timedelta(seconds=5)
-    job = Job.objects.create(kind=JobKind.EXPORT, protocol=protocol, status=JobStatus.RUNNING, heartbeat_at=stale,
+    job = Job.objects.create(kind="export", protocol=protocol, status=JobStatus.RUNNING, heartbeat_at=stale,
                              attempts=1)
-    with mock.patch.dict("reports.tasks.JOB_TASKS", {}, clear=True):
-        reap_jobs()
+    reap_jobs()  # no app registered "export"
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED

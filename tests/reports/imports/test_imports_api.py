@@ -7,7 +7,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from reports.models import Job, JobKind, JobStatus
+from reports.apps import IMPORT_JOB
+from reports.models import Job, JobStatus
 from tests.reports.imports.conftest import GOOD_CSV
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_an_upload_answers_202_with_the_job(request, protocol, delay, upload_dir
     assert response.status_code == 202, response.json()
     job = Job.objects.get()
     assert response.json() == {"job": job.pk, "status": "queued", "url": f"/api/v1/jobs/{job.pk}/"}
-    assert (job.kind, job.params["channel"]) == (JobKind.IMPORT, "api")
+    assert (job.kind, job.params["channel"]) == (IMPORT_JOB, "api")
     delay.assert_called_once_with(job.pk)
     assert (upload_dir / job.params["upload"]).exists()
 
@@ -100,7 +101,7 @@ def test_a_huge_content_length_is_refused_before_reading(curator, protocol, sett
 @pytest.fixture
 def job(protocol, curator):
     return Job.objects.create(
-        kind=JobKind.IMPORT, protocol=protocol, created_by=curator, status=JobStatus.FAILED, total=4, done=4,
+        kind=IMPORT_JOB, protocol=protocol, created_by=curator, status=JobStatus.FAILED, total=4, done=4,
         message="1 problem(s) found; nothing was imported.",
         errors=[{"line": 3, "field": "text", "message": "The report text is missing."}],
     )

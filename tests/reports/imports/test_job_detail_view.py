@@ -5,7 +5,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from reports.models import Job, JobKind, JobStatus
+from reports.apps import IMPORT_JOB
+from reports.models import Job, JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def job(protocol, curator):
     return Job.objects.create(
-        kind=JobKind.IMPORT, protocol=protocol, created_by=curator, status=JobStatus.RUNNING, total=200, done=50,
+        kind=IMPORT_JOB, protocol=protocol, created_by=curator, status=JobStatus.RUNNING, total=200, done=50,
         message="Writing reports: 50 of 200",
     )
 

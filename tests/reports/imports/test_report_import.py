@@ -6,8 +6,9 @@ import hashlib
 
 import pytest
 
+from reports.apps import IMPORT_JOB
 from annotation.engine.sections import split_sections
-from reports.models import AccessEvent, AuditAction, Job, JobKind, JobStatus, Patient, Report, Study
+from reports.models import AccessEvent, AuditAction, Job, JobStatus, Patient, Report, Study
 from reports.services.imports import ImportRejected, report_import
 from tests.reports.factories import ReportFactory, StudyFactory
 from tests.reports.imports.conftest import GOOD_CSV, jsonl
@@ -148,7 +149,7 @@ def test_a_study_without_a_report_gets_one(protocol, write_file):
 
 
 def test_it_reports_progress_to_the_job(protocol, curator, write_file):
-    job = Job.objects.create(kind=JobKind.IMPORT, protocol=protocol, created_by=curator, status=JobStatus.RUNNING)
+    job = Job.objects.create(kind=IMPORT_JOB, protocol=protocol, created_by=curator, status=JobStatus.RUNNING)
     run_import(protocol, write_file("r.csv", GOOD_CSV), job=job)
     job.refresh_from_db()
     assert (job.done, job.total) == (3, 3)
