@@ -9,7 +9,9 @@ urlpatterns = [
     path("accounts/", include("reports.account_urls")),
     path("api/v1/", include("reports.api_urls")),
     path("api/v1/", include("annotation.api_urls")),
+    path("api/v1/", include("training.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("", include("reports.urls")),
     path("", include("annotation.urls")),
+    path("", include("training.urls")),
 ]

@@ -7,6 +7,7 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from reports.hooks import study_detail_extras
 from reports.models import StudyQuerySet
 from reports.selectors.studies import study_list, study_report_read
 from reports.serializers import StudyDetailSerializer, StudyFilterSerializer, StudyListSerializer
@@ -40,4 +41,6 @@ class StudyDetailApi(GenericAPIView):
     @extend_schema(operation_id="studies_retrieve", responses={200: StudyDetailSerializer})
     def get(self, request: Request, study_id: int) -> Response:
         study, report = study_report_read(user=request.user, study_id=study_id, request=request._request, channel="api")
-        return Response(StudyDetailSerializer(study, context={"report": report}).data)
+        data = StudyDetailSerializer(study, context={"report": report}).data
+        data.update(study_detail_extras(study, request.user))
+        return Response(data)

@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from reports.apps import IMPORT_JOB
-from annotation.engine.sections import split_sections
+from reports.hooks import report_sections
 from reports.importers.parse import ReportRow, RowError, check_file, detect_format, iter_valid_rows
 from reports.importers.upload_limit import OVER_LIMIT_ATTR
 from reports.models import AuditAction, Job, JobStatus, Patient, Protocol, Report, Study
@@ -125,7 +125,7 @@ def _text_fields(text: str) -> dict[str, Any]:
     return {
         "text": text,
         "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-        "sections": [[s.name, s.start, s.end] for s in split_sections(text)],
+        "sections": [list(section) for section in report_sections(text)],
     }
 
 

@@ -1,0 +1,41 @@
+"""Hooks through which higher apps extend reports without reports importing them (DESIGN.md, Layers).
+
+Each registry is filled in the owning app's AppConfig.ready(): annotation gives the section
+splitter (the engine's one definition of report sections) and the soft labels shown with a
+study; imaging or training may add their own study-detail extras the same way.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+# (name, start, end) triples over the report text.
+SectionSplitter = Callable[[str], list[tuple[str, int, int]]]
+# (study, user) -> a JSON-able value shown under its key in the study's API detail.
+StudyDetailExtra = Callable[[Any, Any], Any]
+
+_section_splitter: SectionSplitter | None = None
+_study_detail_extras: dict[str, StudyDetailExtra] = {}
+
+
+def register_section_splitter(splitter: SectionSplitter) -> None:
+    global _section_splitter
+    _section_splitter = splitter
+
+
+def report_sections(text: str) -> list[tuple[str, int, int]]:
+    """The report's sections; none when no app registered a splitter (the text is kept whole)."""
+    if _section_splitter is None:
+        return []
+    return _section_splitter(text)
+
+
+def register_study_detail_extra(key: str, extra: StudyDetailExtra) -> None:
+    if key in _study_detail_extras and _study_detail_extras[key] is not extra:
+        raise ValueError(f"Study detail key {key!r} is already registered")
+    _study_detail_extras[key] = extra
+
+
+def study_detail_extras(study: Any, user: Any) -> dict[str, Any]:
+    """Every registered extra for one study; the caller has checked that the user may see it."""
+    return {key: extra(study, user) for key, extra in sorted(_study_detail_extras.items())}

@@ -1,0 +1,4 @@
+"""deployments models."""
+from __future__ import annotations
+
+__all__: list[str] = []
