@@ -1,0 +1,255 @@
+"""Import a folder of DICOM files into a protocol: de-identify, store with SHA-256, record, link.
+
+Each study is written in one transaction after its files are in place, so a crash leaves no
+half-recorded study (files without rows are invisible, and the next import writes them again
+byte for byte). Instances are keyed by their remapped SOP Instance UID: importing the same
+folder twice adds nothing.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydicom
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from reports.dicom.deid import BurnedInAnnotation, DeidPolicy, deidentify, remap_uid
+from reports.dicom.scan import SeriesScan, StudyScan, scan_folder
+from reports.models import (
+    AuditAction,
+    DicomIdentity,
+    DicomInstance,
+    DicomSeries,
+    DicomSettings,
+    DicomStudy,
+    Job,
+    Patient,
+    PatientDateShift,
+    Protocol,
+    Study,
+)
+from reports.services.audit import audit_record
+from reports.services.jobs import job_progress
+
+# A random whole number of days in this range, per patient: far enough that a shifted date
+# cannot be mistaken for the real one, near enough that seasons stay roughly right.
+DATE_SHIFT_DAYS = (-730, -30)
+# Scanner details the monitoring timeline reads from each study (filled when still empty).
+STUDY_SCANNER_FIELDS = {"manufacturer": "manufacturer", "scanner_model": "model",
+                        "software_version": "software_versions", "station": "station_name"}
+
+
+@dataclass
+class DicomImportResult:
+    studies: int = 0
+    series: int = 0
+    instances: int = 0
+    new_instances: int = 0
+    linked: int = 0
+    unlinked: list[int] = field(default_factory=list)  # DicomStudy ids without a report yet
+    skipped: list[dict[str, str]] = field(default_factory=list)  # {"path", "reason"}
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def dicom_storage_dir(protocol: Protocol) -> Path:
+    """The protocol's own folder: nothing of another protocol is ever written under it."""
+    return Path(settings.DICOM_STORAGE_DIR) / str(protocol.pk)
+
+
+def dicom_settings_for(protocol: Protocol) -> DicomSettings:
+    dicom_settings, _ = DicomSettings.objects.get_or_create(protocol=protocol)
+    return dicom_settings
+
+
+def _pseudonym(key: bytes, original_patient_id: str) -> str:
+    digest = hmac.new(key, original_patient_id.encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+    return f"D-{digest[:16]}"
+
+
+def _patient_for(protocol: Protocol, scan: StudyScan, study: Study | None, dicom_settings: DicomSettings) -> Patient:
+    if study is not None and study.patient_id is not None:
+        patient = study.patient
+    else:
+        key = dicom_settings.uid_key.encode()
+        patient, _ = Patient.objects.get_or_create(protocol=protocol, pseudonym=_pseudonym(key, scan.patient_id or scan.study_instance_uid))
+    if dicom_settings.keep_identity_map and scan.patient_id:
+        DicomIdentity.objects.get_or_create(protocol=protocol, original_patient_id=scan.patient_id[:64], defaults={"patient": patient})
+    return patient  # type: ignore[return-value]
+
+
+def _date_shift(patient: Patient) -> int:
+    low, high = DATE_SHIFT_DAYS
+    shift, _ = PatientDateShift.objects.get_or_create(patient=patient, defaults={"days": low + secrets.randbelow(high - low + 1)})
+    return shift.days
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(partial, path)
+    finally:
+        Path(partial).unlink(missing_ok=True)
+
+
+def _slice_position(dataset: pydicom.Dataset) -> float | None:
+    try:
+        orientation = [float(v) for v in dataset.ImageOrientationPatient]
+        position = [float(v) for v in dataset.ImagePositionPatient]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    row, col = orientation[:3], orientation[3:]
+    normal = (row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0])
+    return sum(p * n for p, n in zip(position, normal, strict=True))
+
+
+def _store_series(
+    *, series_scan: SeriesScan, policy: DeidPolicy, key: bytes, storage: Path, folder: Path, known: set[str],
+    root: Path, result: DicomImportResult,
+) -> list[DicomInstance]:
+    """De-identify and store the series' new files; return unsaved instance rows for them."""
+    rows = []
+    for path in series_scan.files:
+        try:
+            dataset = pydicom.dcmread(path)
+        except Exception as exc:
+            result.skipped.append({"path": str(path.relative_to(root)), "reason": f"corrupt DICOM ({type(exc).__name__})"})
+            continue
+        sop_uid = remap_uid(str(dataset.SOPInstanceUID), key)
+        if sop_uid in known:
+            continue
+        position = _slice_position(dataset)
+        try:
+            deidentify(dataset, policy)
+        except BurnedInAnnotation as refused:
+            result.skipped.append({"path": str(path.relative_to(root)), "reason": str(refused)})
+            continue
+        with tempfile.SpooledTemporaryFile(max_size=64 * 1024**2) as buffer:
+            dataset.save_as(buffer, enforce_file_format=True)
+            buffer.seek(0)
+            data = buffer.read()
+        relative = folder / f"{sop_uid}.dcm"
+        _write_atomic(storage / relative, data)
+        known.add(sop_uid)
+        rows.append(DicomInstance(
+            sop_instance_uid=sop_uid,
+            instance_number=int(dataset.get("InstanceNumber") or 0) or None,
+            slice_position=position,
+            path=str(relative),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            transfer_syntax=str(dataset.file_meta.TransferSyntaxUID),
+        ))
+    return rows
+
+
+def _link(protocol: Protocol, accession: str) -> Study | None:
+    if not accession:
+        return None
+    return Study.objects.select_related("patient").filter(protocol=protocol, accession=accession).first()
+
+
+def _import_study(
+    *, protocol: Protocol, scan: StudyScan, dicom_settings: DicomSettings, root: Path, result: DicomImportResult,
+) -> None:
+    key = dicom_settings.uid_key.encode()
+    study_uid = remap_uid(scan.study_instance_uid, key)
+    study = _link(protocol, scan.accession)
+    storage = dicom_storage_dir(protocol)
+    with transaction.atomic():
+        patient = _patient_for(protocol, scan, study, dicom_settings)
+        policy = DeidPolicy(
+            pseudonym=patient.pseudonym,
+            date_offset_days=_date_shift(patient),
+            uid_key=key,
+            # The stored file names the study by our opaque id, never the hospital's accession.
+            accession=f"RL-{study.pk}" if study is not None else "",
+            private_allowlist=frozenset((str(c), int(e)) for c, e in dicom_settings.private_allowlist),
+            allow_burned_in=dicom_settings.allow_burned_in,
+        )
+        dicom_study, _ = DicomStudy.objects.get_or_create(
+            protocol=protocol, study_instance_uid=study_uid,
+            defaults={"study": study, "patient": patient, "accession": scan.accession[:64], "study_date": scan.study_date},
+        )
+        if dicom_study.study_id is None and study is not None:
+            dicom_study.study = study
+            dicom_study.save(update_fields=["study"])
+        for series_scan in scan.series.values():
+            series_uid = remap_uid(series_scan.series_instance_uid, key)
+            series, _ = DicomSeries.objects.get_or_create(
+                dicom_study=dicom_study, series_instance_uid=series_uid,
+                defaults={
+                    "modality": series_scan.modality, "manufacturer": series_scan.manufacturer[:64],
+                    "model": series_scan.model[:64], "software_versions": series_scan.software_versions,
+                    "station_name": series_scan.station_name[:64], "protocol_name": series_scan.protocol_name,
+                    "description": series_scan.description, "slice_thickness": series_scan.slice_thickness,
+                    "pixel_spacing": list(series_scan.pixel_spacing) if series_scan.pixel_spacing else None,
+                    "acquisition_date": series_scan.acquisition_date,
+                },
+            )
+            known = set(series.instance_files.values_list("sop_instance_uid", flat=True))
+            rows = _store_series(
+                series_scan=series_scan, policy=policy, key=key, storage=storage,
+                folder=Path(study_uid) / series_uid, known=known, root=root, result=result,
+            )
+            for row in rows:
+                row.series = series
+            DicomInstance.objects.bulk_create(rows)
+            series.instances = series.instance_files.count()
+            series.save(update_fields=["instances"])
+            result.series += 1
+            result.instances += len(series_scan.files)
+            result.new_instances += len(rows)
+            if study is not None:
+                _fill_scanner_fields(study, series_scan)
+    result.studies += 1
+    if dicom_study.study_id is not None:
+        result.linked += 1
+    else:
+        result.unlinked.append(dicom_study.pk)
+
+
+def _fill_scanner_fields(study: Study, series_scan: SeriesScan) -> None:
+    changed = []
+    for study_field, scan_field in STUDY_SCANNER_FIELDS.items():
+        value = getattr(series_scan, scan_field)[:64]
+        if value and not getattr(study, study_field):
+            setattr(study, study_field, value)
+            changed.append(study_field)
+    if changed:
+        study.save(update_fields=changed)
+
+
+def dicom_import(
+    *, protocol: Protocol, root: Path, actor: AbstractBaseUser | None, channel: str, job: Job | None = None
+) -> DicomImportResult:
+    """Import every DICOM image under `root` into `protocol`; the caller has checked the actor's role."""
+    scan = scan_folder(root)
+    result = DicomImportResult(skipped=[{"path": s.path, "reason": s.reason} for s in scan.skipped])
+    dicom_settings = dicom_settings_for(protocol)
+    total = len(scan.studies)
+    if job is not None:
+        job_progress(job=job, done=0, total=total, message=f"Importing {total} DICOM studies")
+    for done, study_scan in enumerate(scan.studies.values(), start=1):
+        _import_study(protocol=protocol, scan=study_scan, dicom_settings=dicom_settings, root=root, result=result)
+        if job is not None:
+            job_progress(job=job, done=done)
+    audit_record(
+        actor=actor, action=AuditAction.DICOM_IMPORT, obj=protocol, protocol=protocol, channel=channel,
+        detail={"studies": result.studies, "new_instances": result.new_instances, "skipped": len(result.skipped)},
+    )
+    return result
