@@ -37,7 +37,7 @@ from reports.models import (
     Study,
 )
 from reports.services.audit import audit_record
-from reports.services.jobs import job_progress
+from reports.services.jobs import job_create, job_progress
 
 # A random whole number of days in this range, per patient: far enough that a shifted date
 # cannot be mistaken for the real one, near enough that seasons stay roughly right.
@@ -253,3 +253,20 @@ def dicom_import(
         detail={"studies": result.studies, "new_instances": result.new_instances, "skipped": len(result.skipped)},
     )
     return result
+
+
+def dicom_inbox_folders() -> list[str]:
+    """The sub-folders of the DICOM inbox, by name: what a DICOM import job may read."""
+    root = Path(settings.DICOM_IMPORT_ROOT)
+    if not root.is_dir():
+        return []
+    return sorted(entry.name for entry in root.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+
+
+def dicom_import_enqueue(*, protocol: Protocol, folder: str, actor: AbstractBaseUser, channel: str) -> Job:
+    """Queue the import of one inbox folder; the caller has checked the actor's role."""
+    from reports.apps import DICOM_IMPORT_JOB
+
+    if folder not in dicom_inbox_folders():
+        raise ValueError("Not a folder of the DICOM inbox")
+    return job_create(kind=DICOM_IMPORT_JOB, protocol=protocol, actor=actor, params={"folder": folder, "channel": channel})

@@ -19,7 +19,7 @@ from reports.models import Job, Protocol
 from reports.pacs.dicomweb import FoundStudy, PacsError, qido_studies, wado_retrieve_study
 from reports.pacs.dimse import DimsePeer, c_find_studies, c_move_study
 from reports.services.dicom import DicomImportResult, dicom_import
-from reports.services.jobs import job_progress
+from reports.services.jobs import job_create, job_progress
 
 
 class UnknownSource(ValueError):
@@ -96,4 +96,14 @@ def pacs_pull(
     return result
 
 
-__all__ = ["PacsError", "PacsPullResult", "UnknownSource", "pacs_find", "pacs_pull"]
+def pacs_pull_enqueue(*, protocol: Protocol, source_name: str, accessions: list[str], actor: AbstractBaseUser, channel: str) -> Job:
+    """Queue a PACS pull; the caller has checked the actor's role. Accessions stay in the job's
+    params (the database), never in the Celery message, which carries the job id only."""
+    from reports.apps import PACS_PULL_JOB
+
+    pacs_source(source_name)
+    return job_create(kind=PACS_PULL_JOB, protocol=protocol, actor=actor,
+                      params={"source": source_name, "accessions": accessions, "channel": channel})
+
+
+__all__ = ["PacsError", "PacsPullResult", "UnknownSource", "pacs_find", "pacs_pull", "pacs_pull_enqueue"]
