@@ -50,6 +50,7 @@ def write_series(
     extra: dict[str, object] | None = None,
     slope: float = 1.0,
     intercept: float = -1024.0,
+    values: np.ndarray | None = None,
 ) -> list[Path]:
     """Write one CT series of slices `slice_spacing` apart along the normal; returns the file paths.
 
@@ -60,7 +61,8 @@ def write_series(
     folder.mkdir(parents=True, exist_ok=True)
     row_dir, col_dir = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
     normal = np.cross(row_dir, col_dir)
-    values = voxel_values(columns, rows, slices)
+    values = voxel_values(columns, rows, slices) if values is None else values
+    fixed_uids = series_uid is not None
     study_uid = study_uid or generate_uid()
     series_uid = series_uid or generate_uid()
     order = list(range(len(positions) if positions is not None else slices))
@@ -70,7 +72,9 @@ def write_series(
     for number in order:
         meta = FileMetaDataset()
         meta.MediaStorageSOPClassUID = CTImageStorage
-        meta.MediaStorageSOPInstanceUID = generate_uid()
+        # A fixed series UID gives fixed instance UIDs, so re-writing the same series (the demo)
+        # re-imports as the same instances.
+        meta.MediaStorageSOPInstanceUID = f"{series_uid}.{number + 1}" if fixed_uids else generate_uid()
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         path = folder / f"IM{number:04d}.dcm"
         ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
@@ -100,3 +104,26 @@ def write_series(
         ds.save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
+
+
+def chest_phantom(size: int = 96, slices: int = 12, *, effusion: bool = False, seed: int = 0) -> np.ndarray:
+    """(slices, rows, columns) stored values (HU + 1024) of a crude chest CT: body, lungs, heart,
+    spine, and optionally a dependent right pleural effusion, so window presets look like themselves."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:size, 0:size] / size - 0.5
+    volume = np.full((slices, size, size), -1000.0)
+    for k in range(slices):
+        taper = 1.0 - 0.25 * abs(k / max(slices - 1, 1) - 0.5)
+        body = (x / (0.46 * taper)) ** 2 + (y / 0.34) ** 2 <= 1
+        volume[k][body] = 30.0
+        for side in (-1, 1):
+            lung = ((x - side * 0.19) / (0.15 * taper)) ** 2 + ((y + 0.02) / 0.25) ** 2 <= 1
+            volume[k][lung] = -850.0
+            if effusion and side == -1:  # the patient's right is the image's left
+                volume[k][lung & (y > 0.08)] = 15.0
+        heart = ((x - 0.05) / 0.12) ** 2 + ((y + 0.03) / 0.11) ** 2 <= 1
+        volume[k][heart & (k > slices // 3)] = 45.0
+        spine = (x / 0.05) ** 2 + ((y - 0.24) / 0.05) ** 2 <= 1
+        volume[k][spine] = 700.0
+    volume += rng.normal(0, 12, volume.shape)
+    return np.clip(volume + 1024, 0, 4095).astype(np.int16)
