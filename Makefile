@@ -21,14 +21,14 @@ XDIST := $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS))
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: help install run test chromium lint clean
+.PHONY: help install run test chromium orthanc lint clean
 
 help:
 	@echo "make run      install, migrate, seed the demo data, start the web server and a Celery worker"
 	@echo "              (PORT=$(PORT); DEMO_PASSWORD sets the demo users' password)"
 	@echo "make test     install and run the whole test suite"
 	@echo "make install  create $(VENV) and install the pinned dependencies"
-	@echo "make lint     ruff, when installed"
+	@echo "make lint     the layer contracts (import-linter) and ruff; make test runs it first"
 	@echo "make clean    remove $(VENV), var/ and caches"
 
 install: $(STAMP)
@@ -54,11 +54,19 @@ chromium:
 		$(SUDO) apt-get install -y --no-install-recommends chromium \
 		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }; }
 
+# The PACS tests start Debian's Orthanc (with its DICOMweb plugin) on loopback, with their own
+# configuration; the package's own service is not used.
+orthanc:
+	@{ test -x /usr/sbin/Orthanc && test -f /usr/share/orthanc/plugins/libOrthancDicomWeb.so; } || { \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get install -y --no-install-recommends orthanc orthanc-dicomweb \
+		|| { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends orthanc orthanc-dicomweb; }; }
+
 # Two passes: the tests that share nothing run in parallel; the browser and worker tests run
 # alone, because they start servers and Celery workers that must not compete for one queue.
-# Both passes always run. pytest exits 5 when a pass selects no test (say PYTEST_ARGS names one
+# Lint runs first, so a broken layer or a style finding fails the run. Both passes always run. pytest exits 5 when a pass selects no test (say PYTEST_ARGS names one
 # folder): an error only when neither pass ran anything.
-test: install chromium
+test: lint chromium orthanc
 	@status=0; ran=0; \
 	for marks in "not e2e and not worker" "e2e or worker"; do \
 		if [ "$$marks" = "e2e or worker" ]; then workers=""; else workers="$(XDIST)"; fi; \
@@ -69,10 +77,11 @@ test: install chromium
 	if [ $$status = 0 ] && [ $$ran = 0 ]; then echo "make test: no test ran"; status=5; fi; \
 	exit $$status
 
-lint:
-	@test -x $(BIN)/ruff || { echo "ruff is not installed: $(BIN)/pip install ruff"; exit 1; }
+# The layer contracts and the style rules live in pyproject.toml ([tool.importlinter], [tool.ruff]).
+lint: install
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) var .pytest_cache staticfiles
+	rm -rf $(VENV) var .pytest_cache .ruff_cache staticfiles
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -159,7 +159,8 @@ class ConfirmationLabel(models.Model):
     label = models.ForeignKey(Label, on_delete=models.PROTECT, related_name="confirmations")
     value = models.CharField(max_length=16, choices=ConfirmValue.choices)
     # The engine's value and p when the reader saw it; null when the label was absent.
-    soft_value = models.CharField(max_length=16, choices=LabelValue.choices, null=True, blank=True)
+    # null, not "": the label had no soft value at all (absent), which no choice spells.
+    soft_value = models.CharField(max_length=16, choices=LabelValue.choices, null=True, blank=True)  # noqa: DJ001
     soft_p = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -191,3 +192,180 @@ class QueueLease(models.Model):
 
     def __str__(self) -> str:
         return f"Lease of study {self.study_id} by {self.reader_id} until {self.expires_at:%H:%M:%S}"
+
+
+# --- Quality: match judgements, random quality samples, calibration (issue 8, helper "quality") ---
+
+
+class MatchVerdict(models.TextChoices):
+    RIGHT = "right", "Right"
+    WRONG = "wrong", "Wrong"
+
+
+class MatchJudgement(models.Model):
+    """A curator's verdict on one phrase match: does this hit really speak of the label's finding?
+
+    One row per (report, label, span, judge); judging again updates it (the audit log keeps each
+    verdict). Spans are offsets into the report text, as in SoftLabel.evidence.
+    """
+
+    report = models.ForeignKey("reports.Report", on_delete=models.CASCADE, related_name="match_judgements")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="match_judgements")
+    phrase = models.ForeignKey(Phrase, null=True, blank=True, on_delete=models.SET_NULL, related_name="judgements")
+    phrase_text = models.CharField(max_length=200, help_text="The evidence's phrase, normalised.")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    verdict = models.CharField(max_length=8, choices=MatchVerdict.choices)
+    note = models.CharField(max_length=500, blank=True)
+    judge = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="match_judgements")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["report", "label", "start", "end", "judge"], name="matchjudgement_unique_span_judge"
+            ),
+            models.CheckConstraint(condition=Q(end__gt=models.F("start")), name="matchjudgement_span_nonempty"),
+        ]
+        indexes = [models.Index(fields=["label", "phrase_text"], name="matchjudgement_phrase_idx")]
+
+    def __str__(self) -> str:
+        return f"Match {self.report_id}:{self.start}-{self.end} {self.verdict}"
+
+
+class QualitySample(models.Model):
+    """A stratified simple random sample of one label's soft labels (absent ones included) in a
+    protocol, drawn once and judged in its random order. `strata` maps a stratum key to its
+    population size N_h and sample size n_h: {"positive|pneumothorax": [N_h, n_h], ...}."""
+
+    protocol = models.ForeignKey("reports.Protocol", on_delete=models.CASCADE, related_name="quality_samples")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="quality_samples")
+    target_width = models.FloatField()
+    seed = models.BigIntegerField()
+    population = models.PositiveIntegerField()
+    strata = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["protocol", "label", "-created_at"], name="qualitysample_label_idx")]
+
+    def __str__(self) -> str:
+        return f"Quality sample {self.pk} of label {self.label_id}"
+
+
+class QualitySampleItem(models.Model):
+    """One sampled (report, label): what the engine said when drawn, and the curator's verdict."""
+
+    sample = models.ForeignKey(QualitySample, on_delete=models.CASCADE, related_name="items")
+    report = models.ForeignKey("reports.Report", on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveIntegerField(help_text="Random judging order.")
+    stratum = models.CharField(max_length=260)
+    predicted = models.CharField(max_length=16, choices=ConfirmValue.choices)
+    predicted_p = models.FloatField(null=True, blank=True)
+    judged_value = models.CharField(max_length=16, choices=ConfirmValue.choices, blank=True)
+    judged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    judged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["sample", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["sample", "position"], name="qualityitem_unique_position"),
+            models.UniqueConstraint(fields=["sample", "report"], name="qualityitem_unique_report"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item {self.position} of sample {self.sample_id}"
+
+
+class CalibrationMethod(models.TextChoices):
+    ISOTONIC = "isotonic", "Isotonic"
+    PLATT = "platt", "Platt"
+
+
+class LabelCalibration(models.Model):
+    """A fitted map p -> calibrated p for one label of one protocol, from that protocol's
+    confirmations and quality judgements; the active row applies at read time (see
+    annotation.selectors.quality.calibration_maps). ECE before / after are on held-out data."""
+
+    protocol = models.ForeignKey("reports.Protocol", on_delete=models.CASCADE, related_name="label_calibrations")
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="calibrations")
+    method = models.CharField(max_length=16, choices=CalibrationMethod.choices)
+    params = models.JSONField(help_text="annotation.metrics.calibration map")
+    fitted_on = models.PositiveIntegerField()
+    positives = models.PositiveIntegerField()
+    negatives = models.PositiveIntegerField()
+    held_out = models.PositiveIntegerField()
+    ece_before = models.FloatField(null=True, blank=True)
+    ece_after = models.FloatField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["protocol", "label", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["protocol", "label"], condition=Q(active=True), name="labelcalibration_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_method_display()} calibration of label {self.label_id}"
+
+
+# --- Curation: versioned phrase edits with their relabel job (issue 8, parts 1-3) ---
+
+
+class PhraseChangeKind(models.TextChoices):
+    EDIT = "edit", "Edit"
+    REVERT = "revert", "Revert"
+
+
+class PhraseChange(models.Model):
+    """One saved edit set on a label's phrases (add, disable, enable, edit text, reorder).
+
+    Its `revisions` hold each phrase's state before and after; `job` is the relabel it started.
+    `preview` keeps what the preview predicted (changed count, transitions, phrase-set hashes), so
+    the prediction can be compared with the job's outcome later. Never edited after creation:
+    a revert is a new change with `revert_of` set.
+    """
+
+    label = models.ForeignKey(Label, on_delete=models.CASCADE, related_name="phrase_changes")
+    kind = models.CharField(max_length=16, choices=PhraseChangeKind.choices, default=PhraseChangeKind.EDIT)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    reason = models.TextField(blank=True)
+    revert_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reverted_by"
+    )
+    job = models.ForeignKey("reports.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    hash_before = models.CharField(max_length=64, blank=True)
+    hash_after = models.CharField(max_length=64, blank=True)
+    preview = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["label", "-created_at"], name="phrasechange_label_idx")]
+
+    def __str__(self) -> str:
+        return f"Phrase change {self.pk} on label {self.label_id}"
+
+
+class PhraseRevision(models.Model):
+    """One phrase's state before and after a change: {text, kind, enabled, order}; null = absent."""
+
+    change = models.ForeignKey(PhraseChange, on_delete=models.CASCADE, related_name="revisions")
+    # Null once the phrase is gone (a reverted addition is deleted); `before` / `after` keep its text.
+    phrase = models.ForeignKey(Phrase, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["change", "id"]
+
+    def __str__(self) -> str:
+        return f"Revision {self.pk} of phrase {self.phrase_id}"

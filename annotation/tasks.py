@@ -17,3 +17,16 @@ def _relabel_body(job: Job) -> JobOutcome:
 def relabel_protocol_task(job_id: int) -> None:
     """Run a queued relabel job; a duplicate delivery or a finished job is a no-op (run_job)."""
     run_job(job_id, _relabel_body, failure="Relabel failed")
+
+
+def _quality_sample_body(job: Job) -> JobOutcome:
+    from annotation.services.quality import quality_sample_job_run
+
+    result = quality_sample_job_run(job=job)
+    return JobOutcome(result=result, message=f"Drew quality sample {result['sample']} ({result['items']} items)")
+
+
+@shared_task(name="annotation.tasks.quality_sample_task", acks_late=True)
+def quality_sample_task(job_id: int) -> None:
+    """Draw a quality sample too large for a web request (issue 8, part 5)."""
+    run_job(job_id, _quality_sample_body, failure="Drawing the quality sample failed")

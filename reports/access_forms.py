@@ -8,7 +8,8 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-from reports.models import AuditAction, Protocol, ReviewState, Role
+from reports.audit_actions import audit_actions
+from reports.models import Protocol, ReviewState, Role
 from reports.selectors.audit import AuditFilters
 from reports.selectors.studies import StudyFilters
 
@@ -84,9 +85,14 @@ class StudyFilterForm(forms.Form):
         return {name: str(self.data.get(name, "")).strip() for name in self.FIELDS if self.data.get(name)}
 
 
+def _audit_action_choices() -> list[tuple[str, str]]:
+    """Every registered action, read when the form is built: apps register theirs in ready()."""
+    return [("", "Any action"), *((spec.action, spec.label) for spec in audit_actions())]
+
+
 class AuditFilterForm(forms.Form):
     user = forms.CharField(label="Username", max_length=150, required=False)
-    action = forms.ChoiceField(choices=[("", "Any action"), *AuditAction.choices], required=False)
+    action = forms.ChoiceField(choices=_audit_action_choices, required=False)
     protocol = forms.ModelChoiceField(
         queryset=Protocol.objects.order_by("irb_number"), required=False, empty_label="Any protocol"
     )

@@ -14,7 +14,12 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from reports.models import AccessEvent, Membership, Protocol
-from reports.services.access import membership_change, membership_grant, membership_revoke, protocol_save
+from reports.services.access import (
+    membership_change,
+    membership_grant,
+    membership_revoke,
+    protocol_save,
+)
 
 
 def _save_membership(request: HttpRequest, membership: Membership, form: ModelForm, change: bool) -> Membership:

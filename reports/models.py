@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from reports.audit_actions import audit_action_label
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
@@ -173,6 +175,12 @@ class Study(models.Model):
     # 2 = open with a read that differs from the engine, 1 = open and started by another reader,
     # 0 = untouched or closed. Other readers then finish started studies first.
     queue_priority = models.PositiveSmallIntegerField(default=0)
+    # Acquisition equipment (import columns now, DICOM headers later): monitoring marks a new
+    # combination on the timeline and names it in a drift alert.
+    manufacturer = models.CharField(max_length=64, blank=True)
+    scanner_model = models.CharField("model", max_length=64, blank=True)
+    software_version = models.CharField(max_length=64, blank=True)
+    station = models.CharField(max_length=64, blank=True)
 
     objects = StudyQuerySet.as_manager()
 
@@ -272,6 +280,8 @@ class Job(models.Model):
 
 
 class AuditAction(models.TextChoices):
+    """reports' own audit actions (registered in ReportsConfig.ready; other apps add theirs)."""
+
     REPORT_READ = "report.read", "Read report text"
     REPORT_IMPORT = "report.import", "Imported reports"
     EXPORT = "export", "Exported data"
@@ -280,6 +290,8 @@ class AuditAction(models.TextChoices):
     ACCESS_REVOKE = "access.revoke", "Revoked access"
     PROTOCOL_CHANGE = "protocol.change", "Changed protocol"
     LABEL_CONFIRM = "label.confirm", "Confirmed labels"
+    DICOM_IMPORT = "dicom.import", "Imported DICOM"
+    IMAGE_READ = "image.read", "Viewed images"
 
 
 class AccessEventQuerySet(models.QuerySet["AccessEvent"]):
@@ -300,7 +312,8 @@ class AccessEvent(models.Model):
     at = models.DateTimeField(default=timezone.now, db_index=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     username = models.CharField(max_length=150, blank=True)
-    action = models.CharField(max_length=32, choices=AuditAction.choices, db_index=True)
+    # A registered action (reports.audit_actions), not a fixed choice: apps add their own.
+    action = models.CharField(max_length=32, db_index=True)
     object_type = models.CharField(max_length=32, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     protocol = models.ForeignKey(Protocol, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -324,3 +337,18 @@ class AccessEvent(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise PermissionError("The audit log is append-only.")
+
+    @property
+    def action_label(self) -> str:
+        return audit_action_label(self.action)
+
+
+# DICOM studies, series and instances live in their own module; imported here so Django finds them.
+from reports.dicom_models import (  # noqa: E402, F401  (re-exported: the app's models module)
+    DicomIdentity,
+    DicomInstance,
+    DicomSeries,
+    DicomSettings,
+    DicomStudy,
+    PatientDateShift,
+)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
+from django.utils import timezone
 
-from reports.models import Job, Protocol, Role, Study
+from reports.models import Job, Membership, Protocol, Role, Study
 
 # Who may bring data in: importing is a data-management act, not a reading one.
 IMPORT_ROLES = (Role.CURATOR, Role.DATA_SCIENTIST)
@@ -51,3 +52,18 @@ def get_job_for_user(user: AbstractBaseUser | AnonymousUser, job_id: int) -> Job
 def can_manage_protocols(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Admins manage protocols and memberships; they need no membership (and get no data)."""
     return bool(user.is_authenticated and user.is_staff)
+
+
+def roles_for_user(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
+    """Every role the user holds today on some protocol they may work on, in one query.
+
+    The same rule as Protocol.objects.visible_to (approved, unexpired protocol; active membership),
+    read once per page for the navigation rather than once per link.
+    """
+    if not user.is_authenticated:
+        return frozenset()
+    today = timezone.localdate()
+    memberships = Membership.objects.active_on(today).filter(
+        user_id=user.pk, protocol__in=Protocol.objects.approved_on(today)
+    )
+    return frozenset(memberships.values_list("role", flat=True).distinct())

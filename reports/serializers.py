@@ -6,7 +6,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from reports.models import Protocol, Report, ReviewState, Role, Study
+from reports.models import DicomSeries, Protocol, Report, ReviewState, Role, Study
 from reports.selectors.studies import StudyFilters, report_sections
 
 
@@ -75,12 +75,27 @@ class ReportSerializer(serializers.ModelSerializer):
         return [{"name": s.name, "text": s.text} for s in report_sections(report)]
 
 
+class DicomSeriesSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DicomSeries
+        fields = ["id", "series_instance_uid", "modality", "manufacturer", "model", "software_versions", "description",
+                  "instances"]
+        read_only_fields = fields
+
+
 class StudyDetailSerializer(StudyListSerializer):
     report = serializers.SerializerMethodField()
+    series = serializers.SerializerMethodField()
 
     class Meta(StudyListSerializer.Meta):
-        fields = [*StudyListSerializer.Meta.fields, "report"]
+        fields = [*StudyListSerializer.Meta.fields, "report", "series"]
         read_only_fields = fields
+
+    @extend_schema_field(DicomSeriesSerializer(many=True))
+    def get_series(self, study: Study) -> list[dict[str, Any]]:
+        """The study's DICOM series (de-identified UIDs), in import order."""
+        series = DicomSeries.objects.filter(dicom_study__study=study).order_by("dicom_study_id", "id")
+        return DicomSeriesSerializer(series, many=True).data
 
     @extend_schema_field(ReportSerializer(allow_null=True))
     def get_report(self, study: Study) -> dict[str, Any] | None:

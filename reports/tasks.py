@@ -1,12 +1,16 @@
 """Celery entry points for reports: thin wrappers that load a job by id and call a service."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from celery import shared_task
 
 from reports.jobs.runner import JobFailed, JobOutcome, run_job
 from reports.models import Job
+from reports.services.dicom import dicom_import
 from reports.services.imports import ImportRejected, report_import, upload_delete, upload_path
 from reports.services.jobs import job_reap
+from reports.services.pacs import PacsError, UnknownSource, pacs_pull
 
 
 def _import_body(job: Job) -> JobOutcome:
@@ -40,6 +44,49 @@ def import_reports(job_id: int) -> None:
         # Reached only once the outcome is stored: if the database was down, the file stays for
         # the reaper's retry.
         upload_delete(job.params["upload"])
+
+
+def _dicom_import_body(job: Job) -> JobOutcome:
+    from django.conf import settings
+
+    root = Path(settings.DICOM_IMPORT_ROOT) / job.params["folder"]
+    if not root.is_dir():
+        raise JobFailed("The folder is gone from the DICOM inbox; copy it there again.")
+    result = dicom_import(protocol=job.protocol, root=root, actor=job.created_by, channel=job.params.get("channel", "task"),
+                          job=job)
+    if result.instances == 0:
+        raise JobFailed("Nothing could be read: no DICOM image in the folder.", errors=result.skipped[:200])
+    return JobOutcome(
+        result=result.as_dict(),
+        message=f"Imported {result.studies} studies ({result.new_instances} new images); "
+        f"{len(result.unlinked)} without a report, {len(result.skipped)} files skipped.",
+    )
+
+
+@shared_task(name="reports.tasks.import_dicom", acks_late=True)
+def import_dicom(job_id: int) -> None:
+    """Run a DICOM folder import job (idempotent: a re-run adds nothing)."""
+    run_job(job_id, _dicom_import_body, failure="The DICOM import failed on the server")
+
+
+def _pacs_pull_body(job: Job) -> JobOutcome:
+    try:
+        result = pacs_pull(protocol=job.protocol, source_name=job.params["source"], accessions=job.params["accessions"],
+                           actor=job.created_by, channel=job.params.get("channel", "task"), job=job)
+    except (PacsError, UnknownSource) as exc:
+        raise JobFailed(str(exc)) from None
+    imported = result.imported
+    return JobOutcome(
+        result=result.as_dict(),
+        message=f"Found {result.found} studies; imported {imported.new_instances if imported else 0} new images"
+        + (f"; {len(result.not_found)} accession(s) not found" if result.not_found else "") + ".",
+    )
+
+
+@shared_task(name="reports.tasks.pull_pacs", acks_late=True)
+def pull_pacs(job_id: int) -> None:
+    """Retrieve studies from a PACS source and import them (idempotent: a re-run adds nothing)."""
+    run_job(job_id, _pacs_pull_body, failure="The PACS retrieval failed on the server")
 
 
 @shared_task(name="reports.tasks.reap_jobs")

@@ -200,9 +200,9 @@ def main() -> None:
             names.append(schema.no_finding.label)
         for path in args.heldout:
             res = score_heldout(Path(path), labeler, names)
-            print(path, json.dumps({k: v for k, v in res.items() if k != "errors"}))
+            print(path, json.dumps({k: v for k, v in res.items() if k != "errors"}))  # noqa: T201 (a command-line script: printing is its output)
             for line in res["errors"] if args.verbose else []:
-                print("   ", line)
+                print("   ", line)  # noqa: T201 (a command-line script: printing is its output)
         return
     reference = Path(args.reference)
     chexpert = Labeler(load_builtin_schema("chexpert"))
@@ -220,9 +220,9 @@ def main() -> None:
         Path(args.json).write_text(json.dumps(report, indent=2))
     for name, section in report.items():
         brief = {k: v for k, v in section.items() if k not in ("wrong", "failures")}
-        print(name, json.dumps(brief))
+        print(name, json.dumps(brief))  # noqa: T201 (a command-line script: printing is its output)
         for line in (section.get("wrong") or section.get("failures") or [])[:40]:
-            print("   ", line)
+            print("   ", line)  # noqa: T201 (a command-line script: printing is its output)
 
 
 if __name__ == "__main__":

@@ -142,7 +142,7 @@ def main() -> int:
     worker, worker_ready = _start(
         "worker",
         [str(bin_dir / "celery"), "-A", "config", "worker", "--concurrency", "1", "-l", "INFO",
-         "-n", f"radlabel-{port}@%h", "-B", "--schedule", str(var_dir / "celerybeat-schedule")],
+         "-n", f"radlabel-{port}@%h", "-Q", "celery,training", "-B", "--schedule", str(var_dir / "celerybeat-schedule")],
         env,
         ready=b" ready.",
     )

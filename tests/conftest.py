@@ -8,7 +8,13 @@ from django.test import Client
 from django.utils import timezone
 
 from reports.models import Role
-from tests.reports.factories import MembershipFactory, ProtocolFactory, ReportFactory, StudyFactory, UserFactory
+from tests.reports.factories import (
+    MembershipFactory,
+    ProtocolFactory,
+    ReportFactory,
+    StudyFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture

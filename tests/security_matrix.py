@@ -15,6 +15,7 @@ Route fields:
 - roles: the member roles the route is for (default: every role); members with other roles get 404.
 - shows_canary: the allowed user's GET shows the planted report text or accession, which proves
   the leak check would notice it anywhere else.
+- denied: member roles that get 403 instead of 404 (they are on the protocol in another role).
 """
 from __future__ import annotations
 
@@ -25,9 +26,12 @@ from typing import Any
 from reports.apps import IMPORT_JOB
 from reports.models import Protocol, Role
 
-# Who reads, who adjudicates (annotation.selectors.queue READ_ROLES / ADJUDICATE_ROLES).
+# Who reads, who adjudicates (annotation.permissions READ_ROLES / ADJUDICATE_ROLES).
 READERS = (Role.RADIOLOGIST, Role.CURATOR)
 CURATORS = (Role.CURATOR,)
+# Who builds and exports cohorts (annotation.permissions EXPORT_ROLES), and the members who may not.
+SCIENTISTS = (Role.DATA_SCIENTIST,)
+NOT_SCIENTISTS = (Role.RADIOLOGIST, Role.CURATOR)
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class Route:
     ok: dict[str, int] = field(default_factory=lambda: {"GET": 200})
     roles: tuple[str, ...] = tuple(Role.values)
     shows_canary: bool = False
+    # Member roles that get 403 (on the protocol, but their role may not): the issue-9 API
+    # promise "other roles 403, other protocols 404". Everyone else outside `roles` gets 404.
+    denied: tuple[str, ...] = ()
 
 
 # Namespaces covered by their own framework's checks rather than this matrix.
@@ -47,9 +54,12 @@ ROUTES: dict[str, Route] = {
     "login": Route("public", ok={"GET": 200, "POST": 200}),
     "logout": Route("public", ok={"POST": 302}),
     # reports pages
-    "reports:home": Route("user"),
+    "home": Route("user"),
     "reports:study-list": Route("user", ok={"GET": 200, "POST": 302}, shows_canary=True),
     "reports:study-detail": Route("member", object="study", shows_canary=True),
+    # DICOM images: the strip (empty for a study without images) and one slice as PNG.
+    "reports:study-images": Route("member", object="study"),
+    "reports:slice-png": Route("member", object="series"),
     "reports:protocol-list": Route("staff"),
     "reports:protocol-members": Route("staff", object="protocol", ok={"GET": 200, "POST": 400}),
     "reports:membership-end-date": Route("staff", object="membership", ok={"POST": 302}),
@@ -64,6 +74,7 @@ ROUTES: dict[str, Route] = {
     # imports and jobs. The upload page has no id: its audience is the importing roles of any
     # protocol, and everyone else gets 404. An empty API POST is a 400 for any signed-in user.
     "reports:import-new": Route("member", ok={"GET": 200, "POST": 400}, roles=(Role.CURATOR, Role.DATA_SCIENTIST)),
+    "reports:dicom-import-new": Route("member", ok={"GET": 200, "POST": 400}, roles=(Role.CURATOR, Role.DATA_SCIENTIST)),
     "reports:job-detail": Route("member", object="job"),
     "api-import-create": Route("user", ok={"POST": 400}),
     "api-job-detail": Route("member", object="job"),
@@ -81,12 +92,79 @@ ROUTES: dict[str, Route] = {
     "annotation:agreement": Route("member", object="protocol"),
     "annotation:adjudication-queue": Route("member", object="protocol", roles=CURATORS),
     "annotation:adjudication-study": Route("member", object="study", ok={"GET": 200, "POST": 400}, roles=CURATORS),
+    # quality assessment (issue 8, parts 4-7): label / phrase / sample travel as query parameters.
+    # Curators judge; data scientists may also look at the estimates, calibration and review list.
+    "annotation:matches": Route("member", object="protocol", roles=CURATORS),
+    "annotation:match-judge": Route("member", object="protocol", ok={"POST": 400}, roles=CURATORS),
+    "annotation:phrase-precision-apply": Route("member", object="protocol", ok={"POST": 400}, roles=CURATORS),
+    "annotation:quality": Route("member", object="protocol", roles=(Role.CURATOR, Role.DATA_SCIENTIST)),
+    "annotation:quality-draw": Route("member", object="protocol", ok={"POST": 400}, roles=CURATORS),
+    "annotation:quality-judge": Route("member", object="protocol", ok={"GET": 200, "POST": 400}, roles=CURATORS),
+    "annotation:calibration": Route("member", object="protocol", roles=(Role.CURATOR, Role.DATA_SCIENTIST)),
+    "annotation:calibration-fit": Route("member", object="protocol", ok={"POST": 400}, roles=CURATORS),
+    "annotation:review": Route("member", object="protocol", roles=(Role.CURATOR, Role.DATA_SCIENTIST)),
     # annotation API. queue/next takes the protocol as ?protocol=, which the matrix cannot fill:
     # without it every signed-in user gets 400; its scope is tested in tests/annotation/confirm.
     "api-queue-next": Route("user", ok={"GET": 400}),
     # GET for every member; POST (a read) is for READERS only, which one Route cannot say: the
     # matrix checks that nobody's empty POST succeeds, tests/annotation/confirm the roles.
     "api-study-confirmations": Route("member", object="study"),
+    # deployments and monitoring (issue 11). Every member reads; the POSTs are for data
+    # scientists (curators too for alert-queue) and answer other members 403, which one Route
+    # cannot say: ok={} checks that nobody's empty POST succeeds, and non-members get 404;
+    # tests/training/monitoring checks the roles.
+    "training:deployment-list": Route("user"),
+    "training:deployment-monitoring": Route("member", object="deployment"),
+    "training:deployment-activate": Route("member", object="deployment", ok={}),
+    "training:deployment-version-new": Route(
+        "member", object="deployment", ok={"GET": 200, "POST": 400}, roles=(Role.DATA_SCIENTIST,)
+    ),
+    "training:deployment-analyse": Route("member", object="deployment", ok={}),
+    "training:alert-detail": Route("member", object="alert"),
+    "training:alert-acknowledge": Route("member", object="alert", ok={}),
+    "training:alert-resolve": Route("member", object="alert", ok={}),
+    "training:alert-queue": Route("member", object="alert", ok={}),
+    "api-deployment-list": Route("user", ok={"GET": 200, "POST": 400}),
+    "api-deployment-predictions": Route("member", object="deployment", ok={}),
+    "api-deployment-alerts": Route("member", object="deployment"),
+    "api-deployment-versions": Route("member", object="deployment", ok={}),
+    # phrase curation (issue 8, parts 1-3 and 8). The phrase table is for every member; editing is
+    # for curators and answers other members 403, which one Route cannot say: ok={} checks that
+    # nobody's empty POST (400 for curators) or revert succeeds with a 2xx, and non-members get
+    # 404; tests/annotation/curation checks the roles. The phrases API needs ?label=, so a
+    # curator's bare GET is a 400 there.
+    "annotation:phrase-table": Route("member", object="protocol"),
+    "annotation:phrase-preview": Route("member", object="protocol", ok={}),
+    "annotation:phrase-save": Route("member", object="protocol", ok={}),
+    "annotation:phrase-revert": Route("member", object="protocol", ok={}),
+    "api-protocol-phrases": Route("member", object="protocol", ok={}),
+    "api-phrase-preview": Route("member", object="protocol", ok={}),
+    "api-phrase-changes": Route("member", object="protocol", ok={}),
+    # cohorts (issue 9). Data scientists of the protocol; its other members get 403, everyone
+    # else 404. The empty POSTs are refused (400) without freezing anything.
+    "training:cohort-index": Route("user"),
+    "training:cohort-list": Route("member", object="protocol", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "training:cohort-new": Route("member", object="protocol", ok={"GET": 200, "POST": 400}, roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "training:cohort-preview": Route("member", object="protocol", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "training:cohort-detail": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "training:cohort-export": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS, shows_canary=True),
+    "api-cohort-list": Route("user", ok={"GET": 200, "POST": 400}),
+    "api-cohort-detail": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "api-cohort-export": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS, shows_canary=True),
+    # training jobs (issue 9). The same rule as cohorts: data scientists of the protocol, 403 for
+    # its other members, 404 for everyone else. The list, form and compare pages take no id and
+    # show only the caller's protocols; the planted job has no model file yet (its download: 404).
+    "training:job-list": Route("user"),
+    "training:job-new": Route("user", ok={"GET": 200, "POST": 400}),
+    "training:job-compare": Route("user"),
+    "training:job-detail": Route("member", object="training_job", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "training:job-cancel": Route("member", object="training_job", ok={"POST": 302}, roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "training:job-model": Route("member", object="training_job", ok={}, roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "api-training-job-create": Route("user", ok={"POST": 400}),
+    "api-training-job-detail": Route("member", object="training_job", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "api-training-job-cancel": Route("member", object="training_job", ok={"POST": 202}, roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "api-training-job-predictions": Route("member", object="training_job", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
+    "api-training-job-model": Route("member", object="training_job", ok={}, roles=SCIENTISTS, denied=NOT_SCIENTISTS),
 }
 
 
@@ -130,11 +208,67 @@ def _job(protocol: Protocol, canary: dict[str, str]) -> Any:
     return Job.objects.create(kind=IMPORT_JOB, protocol=protocol)
 
 
+def _deployment(protocol: Protocol, canary: dict[str, str]) -> Any:
+    from tests.training.monitoring.factories import make_deployment
+
+    return make_deployment(protocol, name="matrix")
+
+
+def _alert(protocol: Protocol, canary: dict[str, str]) -> Any:
+    from tests.training.monitoring.factories import make_alert
+
+    return make_alert(protocol)
+
+
+def _series(protocol: Protocol, canary: dict[str, str]) -> Any:
+    from tests.reports.dicom.factories import make_imaged_study
+
+    return make_imaged_study(protocol, slices=1)[1]
+
+
+def _label(protocol: Protocol, canary: dict[str, str]) -> Any:
+    from annotation.services.schemas import schema_for_protocol
+
+    return schema_for_protocol(protocol).labels.order_by("order").first()
+
+
+def _change(protocol: Protocol, canary: dict[str, str]) -> Any:
+    """A saved phrase change (a disabled phrase added) on a label of the protocol's schema."""
+    from annotation.models import Phrase, PhraseChange, PhraseRevision
+
+    label = _label(protocol, canary)
+    phrase = Phrase.objects.create(label=label, text="matrix phrase", enabled=False, order=999)
+    change = PhraseChange.objects.create(label=label)
+    after = {"text": phrase.text, "kind": phrase.kind, "enabled": False, "order": 999}
+    PhraseRevision.objects.create(change=change, phrase=phrase, before=None, after=after)
+    return change
+
+
+def _cohort(protocol: Protocol, canary: dict[str, str]) -> Any:
+    """A frozen cohort of `protocol` holding one study with the canary accession and text."""
+    from tests.training.cohorts.factories import matrix_cohort
+
+    return matrix_cohort(protocol, canary)
+
+
+def _training_job(protocol: Protocol, canary: dict[str, str]) -> Any:
+    from tests.training.jobs.builders import matrix_training_job
+
+    return matrix_training_job(protocol, canary)
+
+
 # object name -> maker(protocol, canary) returning a saved object that belongs to `protocol`.
 OBJECT_MAKERS: dict[str, Callable[[Protocol, dict[str, str]], Any]] = {
+    "cohort": _cohort,
+    "training_job": _training_job,
     "study": _study,
     "protocol": _protocol,
     "membership": _membership,
     "confirmation": _confirmation,
     "job": _job,
+    "series": _series,
+    "deployment": _deployment,
+    "alert": _alert,
+    "label": _label,
+    "change": _change,
 }

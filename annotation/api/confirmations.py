@@ -10,10 +10,18 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import Confirmation, ConfirmationKind
-from annotation.selectors.queue import READ_ROLES
-from annotation.serializers import ConfirmationInSerializer, ConfirmationOutSerializer, ConflictSerializer
-from annotation.services.confirm import ConfirmationConflict, ConfirmationInvalid, confirmation_submit
-from reports.models import Protocol, Role, Study
+from annotation.permissions import READ_ROLES, SEE_ALL_READS_ROLES
+from annotation.serializers import (
+    ConfirmationInSerializer,
+    ConfirmationOutSerializer,
+    ConflictSerializer,
+)
+from annotation.services.confirm import (
+    ConfirmationConflict,
+    ConfirmationInvalid,
+    confirmation_submit,
+)
+from reports.models import Protocol, Study
 
 
 def _study(request: Request, study_id: int, roles: tuple[str, ...] | None = None) -> Study:
@@ -39,7 +47,7 @@ class StudyConfirmationsApi(APIView):
             .order_by("created_at", "id")
         )
         sees_all = (
-            Protocol.objects.visible_to(request.user, (Role.CURATOR, Role.DATA_SCIENTIST)).filter(pk=study.protocol_id).exists()
+            Protocol.objects.visible_to(request.user, SEE_ALL_READS_ROLES).filter(pk=study.protocol_id).exists()
         )
         if not sees_all:
             qs = qs.filter(Q(reader=request.user) | Q(kind=ConfirmationKind.ADJUDICATION))

@@ -7,10 +7,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.models import ConfirmValue
-from annotation.selectors.queue import READ_ROLES, labels_with_soft
+from annotation.permissions import Action, get_protocol_for_action
+from annotation.selectors.queue import labels_with_soft
 from annotation.serializers import QueueNextSerializer, QueueQuerySerializer
 from annotation.services.queue import queue_next
-from reports.permissions import get_protocol_for_user
+from annotation.services.schemas import schema_ensure_stored
 
 
 class QueueNextApi(APIView):
@@ -22,7 +23,10 @@ class QueueNextApi(APIView):
     def get(self, request: Request) -> Response:
         query = QueueQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        protocol = get_protocol_for_user(request.user, query.validated_data["protocol"], READ_ROLES)
+        protocol = get_protocol_for_action(
+            request.user, query.validated_data["protocol"], Action.READ, wrong_role=404
+        )
+        schema_ensure_stored(protocol)
         study = queue_next(protocol=protocol, reader=request.user, label_id=query.validated_data.get("label"))
         if study is None:
             return Response(status=204)

@@ -4,7 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from annotation.engine.aggregate import Evidence, LabelResult
-from annotation.engine.schema import LabelSpec, Schema, SchemaError, load_builtin_schema, load_schema_yaml
+from annotation.engine.lexicon import schema_inferred_phrases
+from annotation.engine.schema import (
+    LabelSpec,
+    Schema,
+    SchemaError,
+    load_builtin_schema,
+    load_schema_yaml,
+)
 from annotation.engine.version import ENGINE_VERSION
 
 # The labeler loads spaCy (and, through thinc, torch): seconds at start-up. Web and worker
@@ -32,4 +39,5 @@ __all__ = [
     "load_builtin_schema",
     "load_schema_yaml",
     "results_to_json",
+    "schema_inferred_phrases",
 ]

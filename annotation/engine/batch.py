@@ -17,6 +17,14 @@ from annotation.engine.schema import Schema, load_builtin_schema, load_schema_ya
 CHUNK = 2000
 
 
+def default_processes() -> int:
+    """The cores this process may run on (``taskset`` / cgroup affinity), else the CPU count."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class InputError(ValueError):
     """Bad input; the message names the line."""
 
@@ -64,9 +72,18 @@ def read_jsonl(path: str) -> tuple[list[str], list[str]]:
 _WORKER: Labeler | None = None
 
 
+def new_labeler(schema: Schema) -> Labeler:
+    """A Labeler for batch work; ``RADLABEL_ENGINE_PREFILTER=0`` turns the segment prefilter off.
+
+    The switch exists to check, from the command line, that the prefilter changes no output
+    (``cmp`` the two files) and to measure what it saves; labels are identical either way.
+    """
+    return Labeler(schema, prefilter=os.environ.get("RADLABEL_ENGINE_PREFILTER", "1") != "0")
+
+
 def _init_worker(schema: Schema) -> None:
     global _WORKER
-    _WORKER = Labeler(schema)
+    _WORKER = new_labeler(schema)
 
 
 def _work(chunk: list[str]) -> list[str]:
@@ -83,7 +100,7 @@ def label_json_lines(
     benchmark can time the compile and the labelling apart.
     """
     if processes <= 1 or len(texts) < 2 * CHUNK:
-        labeler = labeler or Labeler(schema)
+        labeler = labeler or new_labeler(schema)
         for res in labeler.iter_label(texts):
             yield json.dumps(results_to_json(res), ensure_ascii=False)
         return
@@ -92,7 +109,7 @@ def label_json_lines(
         # Compile once here; forked workers inherit the Labeler (and its warm caches) instead of
         # each importing spaCy and compiling again, which costs more than a chunk of labelling.
         global _WORKER
-        _WORKER = labeler or Labeler(schema)
+        _WORKER = labeler or new_labeler(schema)
         pool_args: dict[str, Any] = {}
         ctx = multiprocessing.get_context("fork")
     else:

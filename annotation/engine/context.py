@@ -40,6 +40,9 @@ class Rule:
     window: int
     attr_only: bool = False
     weak: bool = False
+    # "status post X": X itself (a prosthesis, a fusion, the resected organ's absence) is the
+    # current state; only what the procedure treated is history. Such rules spare procedure phrases.
+    spares_procedures: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class ContextRules:
                             int(entry.get("window", windows.get(direction, 8))),
                             bool(entry.get("attr_only", False)),
                             bool(entry.get("weak", False)),
+                            bool(entry.get("spares_procedures", False)),
                         )
                     else:
                         literal = _norm_literal(str(entry))
@@ -92,13 +96,30 @@ class ContextRules:
                     rules = by_literal.setdefault(literal, [])
                     if rule not in rules:
                         rules.append(rule)
+        # Procedures (data: "procedures"): "<procedure> for X" puts X in the procedure's history
+        # ("cholecystectomy for cholecystitis", "craniotomy for tumor resection").
+        self.procedures: frozenset[str] = frozenset(_norm_literal(str(p)) for p in data.get("procedures", ()))
+        for procedure in sorted(self.procedures):
+            for joiner in ("for", "of"):
+                literal = f"{procedure} {joiner}"
+                rule = Rule(literal, HISTORICAL, FORWARD, int(data.get("procedure_window", 8)), spares_procedures=True)
+                rules = by_literal.setdefault(literal, [])
+                if rule not in rules:
+                    rules.append(rule)
         self.by_literal: dict[str, tuple[Rule, ...]] = {k: tuple(v) for k, v in by_literal.items()}
         self.descriptive: frozenset[str] = frozenset(
             _norm_literal(str(p)) for p in data.get("descriptive_phrases", ())
         )
+        self._procedure_words = frozenset(
+            w for p in [*self.procedures, *data.get("procedure_results", ())] for w in str(p).lower().split()
+        )
         self.words: frozenset[str] = frozenset(
             w for lit in self.by_literal for w in "".join(c if c.isalpha() else " " for c in lit).split()
         )
+
+    def is_procedure(self, phrase: str) -> bool:
+        """Whether a target phrase names a procedure or its hardware ("arthroplasty", "orif")."""
+        return any(w in self._procedure_words for w in phrase.split())
 
     @staticmethod
     def select(found: list[tuple[int, int, tuple[Rule, ...]]]) -> list[Trigger]:
@@ -123,6 +144,7 @@ class ContextRules:
         has_comma: Any,
         descriptive: bool = False,
         finding_between: Any = None,
+        procedure: bool = False,
     ) -> Decision:
         """Apply the triggers of the mention's sentence to the mention, tokens [start, end).
 
@@ -139,8 +161,16 @@ class ContextRules:
             terms = [t for t in triggers if t.terminates]
             for trig in triggers:
                 if trig.start < end and trig.end > start:
-                    continue  # a trigger inside the mention ("no cardiomegaly" as the phrase itself)
-                if trig.end <= start:
+                    # A trigger that begins before the mention and runs into it ("no acute" +
+                    # "acute infarct") still precedes it; one inside it is the phrase itself
+                    # ("no cardiomegaly"); one that starts inside and runs on follows it.
+                    if trig.start < start:
+                        gap_a, gap_b, side = start, start, FORWARD
+                    elif trig.end > end:
+                        gap_a, gap_b, side = end, end, BACKWARD
+                    else:
+                        continue
+                elif trig.end <= start:
                     gap_a, gap_b, side = trig.end, start, FORWARD
                 else:
                     gap_a, gap_b, side = end, trig.start, BACKWARD
@@ -152,11 +182,14 @@ class ContextRules:
                         continue
                     if rule.attr_only and not is_attribute:
                         continue
+                    if rule.spares_procedures and procedure:
+                        continue
                     if rule.weak and descriptive and side == BACKWARD and has_comma(gap_a, gap_b):
                         continue
                     if dist < 0:
                         dist = gap_b - gap_a  # tokens strictly between trigger and mention
-                        if any(t is not trig and t.start >= gap_a and t.end <= gap_b for t in terms):
+                        # Two reasons to block, kept apart so each reads on its own.
+                        if any(t is not trig and t.start >= gap_a and t.end <= gap_b for t in terms):  # noqa: SIM114
                             dist = 10_000
                         elif is_attribute and finding_between is not None and finding_between(gap_a, gap_b):
                             dist = 10_000

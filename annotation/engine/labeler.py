@@ -22,13 +22,15 @@ from annotation.engine.aggregate import (
     no_finding_result,
 )
 from annotation.engine.context import ContextRules, default_rules
-from annotation.engine.lexicon import expansions
+from annotation.engine.lexicon import active_inferred_terms
+from annotation.engine.lexicon import organs as organ_table
+from annotation.engine.prefilter import build_prefilter
 from annotation.engine.schema import Schema
 from annotation.engine.sections import ignored_sections, split_sections
 from annotation.engine.tokens import (  # spaCy without torch: see spacy_import.py
-    IDX,
     PhraseMatcher,
     SpellingCorrector,
+    TokenStarts,
     casings,
     inflections,
     known_words,
@@ -47,6 +49,17 @@ KIND_PHRASE = "P"
 KIND_ATTRIBUTE = "A"
 KIND_UNCERTAIN = "U"
 KIND_EXCLUSION = "X"
+KIND_DISABLED = "D"  # a term a curator switched off: a match inside it does not count
+KIND_HEADED = "H"  # "lesion" of "hepatic lesion": counts only under a heading naming the organ
+KIND_ORGAN = "O"  # an organ word; at the start of a sentence it makes the sentence about that organ
+KIND_EXCLUSION_HEAD = "XH"  # "fracture" of the exclusion "fracture of the rib"
+KIND_EXCLUSION_TAIL = "XT"  # "rib" of the exclusion "fracture of the rib"
+# "fracture of the rib" also excludes "fracture of the right first rib": up to this many words
+# between "of" and the exclusion's last noun.
+_EXCLUSION_GAP = 4
+_OF_RE = re.compile(r"^(?P<head>.+?) of (?:(?:the|a|an) )?(?P<tail>.+)$")
+# A sentence is about an organ named among its first tokens ("The left kidney contains a cyst.").
+_SUBJECT_TOKENS = 3
 KIND_BLOCKER = "B"
 KIND_TRIGGER = "T"
 KIND_SENT = "S"
@@ -58,13 +71,27 @@ _BLOCKER_LABEL = "\x00no-finding-blocker"
 class Labeler:
     """Label report texts with one schema. Cheap to rebuild; pickles as its schema."""
 
-    def __init__(self, schema: Schema, rules: ContextRules | None = None) -> None:
+    def __init__(self, schema: Schema, rules: ContextRules | None = None, *, prefilter: bool = True) -> None:
+        """``prefilter=False`` analyses every segment (the exactness tests compare both)."""
         self.schema = schema
         self.rules = rules or default_rules()
         self.phrase_set_hash = schema.phrase_set_hash()
         self._label_order = {name: i for i, name in enumerate(schema.label_names())}
         self._ignored = ignored_sections()
         self._build()
+        # Built from the finished matcher, so every kind of pattern the compile adds is covered.
+        self._prefilter = (
+            build_prefilter(
+                nlp=self._nlp, matcher=self._matcher, key_kinds={k: v[0] for k, v in self._key_info.items()},
+                # kinds that never yield a mention alone (organ words, exclusion parts, switched-off terms too)
+                inert_kinds=(KIND_TRIGGER, KIND_SENT, KIND_EXCLUSION, KIND_DISABLED, KIND_ORGAN,
+                             KIND_EXCLUSION_HEAD, KIND_EXCLUSION_TAIL),
+                known=self._speller.known,
+                correct=self._speller.correct,
+            )
+            if prefilter
+            else None
+        )
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Labeler, (self.schema,))
@@ -84,14 +111,29 @@ class Labeler:
                 entries.append((KIND_ATTRIBUTE, spec.name, phrase))
             for phrase in spec.uncertain:
                 entries.append((KIND_UNCERTAIN, spec.name, phrase))
+            # A switched-off mention reaches us as an exclusion AND as disabled: it stops only the
+            # matches inside it ("bleed"), not longer phrases containing it ("hemorrhage" stays).
+            disabled = set(spec.disabled)
             for phrase in spec.exclusions:
-                entries.append((KIND_EXCLUSION, spec.name, phrase))
+                entries.append((KIND_DISABLED if phrase in disabled else KIND_EXCLUSION, spec.name, phrase))
             for phrase, value in (spec.precision or {}).items():
                 self._precision[(spec.name, phrase)] = value
-        # General radiology lexicon: abbreviations, synonyms, signs, anchors, exclusions.
+        # General radiology lexicon: abbreviations, synonyms, signs, anchors, exclusions, and
+        # organ-heading remainders; terms a curator disabled are not compiled.
         lexicon_kind = {"phrase": KIND_PHRASE, "attribute": KIND_ATTRIBUTE, "exclusion": KIND_EXCLUSION}
-        for kind, label, phrase in expansions(self.schema):
-            entries.append((lexicon_kind[kind], label, phrase))
+        headed: list[tuple[str, str, str, frozenset[str]]] = []
+        for term in active_inferred_terms(self.schema):
+            if term.kind == "headed":
+                headed.append((term.label, term.text, term.from_phrase, frozenset(term.organs)))
+            else:
+                entries.append((lexicon_kind[term.kind], term.label, term.text))
+        # "X of the Y" exclusions also cover "X of the left Y": head and tail matched apart.
+        for kind, label, phrase in list(entries):
+            if kind == KIND_EXCLUSION:
+                m = _OF_RE.match(phrase)
+                if m is not None:
+                    entries.append((KIND_EXCLUSION_HEAD, label, m.group("head")))
+                    entries.append((KIND_EXCLUSION_TAIL, label, m.group("tail")))
         if self.schema.no_finding is not None:
             for phrase in self.schema.no_finding.blockers:
                 entries.append((KIND_BLOCKER, _BLOCKER_LABEL, phrase))
@@ -100,14 +142,27 @@ class Labeler:
         for _kind, _label, phrase in entries:
             words.update(t.lower_ for t in nlp.make_doc(phrase) if t.is_alpha)
         norm_of: dict[str, str] = {}
+        # Phrase words that are inflections of each other ("lesion" in one phrase, "lesions" in
+        # another) share one NORM, so each phrase matches both forms.
+        canonical: dict[str, str] = {}
+        for word in sorted(words):
+            for variant in sorted(inflections(word)):  # sorted: the same roots in every process
+                if variant in words:
+                    root = min(canonical.get(word, word), canonical.get(variant, variant))
+                    for w in (word, variant):
+                        canonical[w] = root
         for word in sorted(words):
             for variant in sorted(inflections(word)):
                 if variant not in words and variant not in norm_of:
-                    norm_of[variant] = word
+                    norm_of[variant] = canonical.get(word, word)
+        for word, root in canonical.items():
+            if word != root:
+                norm_of[word] = root
         for variant, word in norm_of.items():
             for form in casings(variant):
                 vocab[form].norm_ = word
         self._exact_forms = frozenset(words) | frozenset(norm_of)
+        self._procedure_phrases = frozenset(p for _k, _l, p in entries if self.rules.is_procedure(p))
         self._segment_cache: dict[str, Any] = {}
         nf = self.schema.no_finding
         self._nf_ignore = frozenset([*nf.ignore, nf.label]) if nf is not None else frozenset()
@@ -121,6 +176,22 @@ class Labeler:
                 continue
             self._key_info[key_id] = (kind, label, phrase)
             matcher.add(key, [nlp.make_doc(phrase)])
+        self._headed_organs: dict[int, frozenset[str]] = {}
+        for label, text, from_phrase, organs in headed:
+            key = f"{KIND_HEADED}\x1f{label}\x1f{text}\x1f{','.join(sorted(organs))}"
+            key_id = vocab.strings.add(key)
+            if key_id in self._key_info:
+                continue
+            self._key_info[key_id] = (KIND_HEADED, label, from_phrase)
+            self._headed_organs[key_id] = organs
+            matcher.add(key, [nlp.make_doc(text)])
+        if headed:
+            for word, organs in organ_table().words.items():
+                key = f"{KIND_ORGAN}\x1f{word}"
+                key_id = vocab.strings.add(key)
+                self._key_info[key_id] = (KIND_ORGAN, "", word)
+                self._headed_organs[key_id] = organs
+                matcher.add(key, [nlp.make_doc(word)])
         self._trigger_rules: dict[int, tuple[Any, ...]] = {}
         for literal, rules in self.rules.by_literal.items():
             key = f"{KIND_TRIGGER}\x1f{literal}"
@@ -181,13 +252,14 @@ class Labeler:
             if section.name in ignored:
                 continue
             sec_name = section.name
+            organs = section.organs if self._headed_organs else None
             pos = section.start
             stop = section.end
             for sep in _SEGMENT_RE.finditer(text, pos, stop):
-                blocked |= self._add_segment(text, pos, sep.start(), sec_name, cache, by_label)
+                blocked |= self._add_segment(text, pos, sep.start(), sec_name, cache, by_label, organs)
                 pos = sep.end()
             if pos < stop:
-                blocked |= self._add_segment(text, pos, stop, sec_name, cache, by_label)
+                blocked |= self._add_segment(text, pos, stop, sec_name, cache, by_label, organs)
         results: dict[str, LabelResult] = {}
         order = self._label_order
         for label in sorted(by_label, key=order.__getitem__):
@@ -202,16 +274,28 @@ class Labeler:
         return results
 
     def _add_segment(
-        self, text: str, a: int, b: int, section: str, cache: dict[str, Any], by_label: dict[str, list[Mention]]
+        self,
+        text: str,
+        a: int,
+        b: int,
+        section: str,
+        cache: dict[Any, Any],
+        by_label: dict[str, list[Mention]],
+        organs: frozenset[str] | None = None,
     ) -> bool:
-        """Add the mentions of text[a:b] to ``by_label``; return True if a No Finding blocker fired."""
+        """Add the mentions of text[a:b] to ``by_label``; return True if a No Finding blocker fired.
+
+        ``organs``: the organs named by the section's heading; organ-heading terms ("lesion" for
+        "hepatic lesion") count only there, so such segments are cached under (organs, text).
+        """
         segment = text[a:b]
-        entry = cache.get(segment)
+        key: Any = (organs, segment) if organs else segment
+        entry = cache.get(key)
         if entry is None:
-            entry = self._analyse(segment)
+            entry = self._analyse(segment, organs)
             if len(cache) >= _SEGMENT_CACHE_SIZE:
                 cache.clear()
-            cache[segment] = entry
+            cache[key] = entry
         items, blocked = entry
         for label, value, prior, probable, rs, re_, surface, phrase, mods in items:
             evidence = Evidence(a + rs, a + re_, surface, phrase, list(mods), section)
@@ -223,10 +307,14 @@ class Labeler:
                 found.append(mention)
         return blocked
 
-    def _analyse(self, segment: str) -> tuple[tuple[tuple[Any, ...], ...], bool]:
+    def _analyse(
+        self, segment: str, organs: frozenset[str] | None = None
+    ) -> tuple[tuple[tuple[Any, ...], ...], bool]:
         """Tokens, matches and ConText decisions of one segment (offsets relative to it)."""
         if not segment.strip():
             return (), False
+        if self._prefilter is not None and not self._prefilter.may_match(segment):
+            return (), False  # no pattern can match: skip spaCy (exact, see prefilter.py)
         vocab = self._nlp.vocab
         for raw, norm in self._speller.scan(segment):
             for form in {raw, *casings(raw.lower())}:
@@ -235,10 +323,10 @@ class Labeler:
         matches = self._matcher(doc)
         if not matches:
             return (), False
-        return self._mentions(segment, doc, matches)
+        return self._mentions(segment, doc, matches, organs)
 
     def _mentions(
-        self, text: str, doc: Any, matches: list[tuple[int, int, int]]
+        self, text: str, doc: Any, matches: list[tuple[int, int, int]], organs: frozenset[str] | None = None
     ) -> tuple[tuple[tuple[Any, ...], ...], bool]:
         """Split matches into targets / exclusions / triggers / sentence ends, then decide each.
 
@@ -250,6 +338,12 @@ class Labeler:
         sent_key = self._sent_key
         per_label: dict[str, list[tuple[int, int, str, str]]] = {}
         exclusions: dict[str, list[tuple[int, int]]] = {}
+        disabled: dict[str, list[tuple[int, int]]] = {}
+        headed_organs = self._headed_organs
+        headed: list[tuple[int, int, str, str, frozenset[str]]] = []
+        organ_starts: list[tuple[int, frozenset[str]]] = []
+        excl_heads: list[tuple[int, int, str]] = []
+        excl_tails: list[tuple[int, int, str]] = []
         found_triggers: list[tuple[int, int, tuple[Any, ...]]] = []
         sent_ends: list[int] = []
         for key, s, e in matches:
@@ -263,13 +357,49 @@ class Labeler:
             kind, label, phrase = key_info[key]
             if kind == KIND_EXCLUSION:
                 exclusions.setdefault(label, []).append((s, e))
+            elif kind == KIND_DISABLED:
+                disabled.setdefault(label, []).append((s, e))
+            elif kind == KIND_HEADED:
+                if organs and headed_organs[key] & organs:
+                    per_label.setdefault(label, []).append((s, e, KIND_PHRASE, phrase))
+                else:
+                    headed.append((s, e, label, phrase, headed_organs[key]))
+            elif kind == KIND_ORGAN:
+                organ_starts.append((s, headed_organs[key]))
+            elif kind == KIND_EXCLUSION_HEAD:
+                excl_heads.append((s, e, label))
+            elif kind == KIND_EXCLUSION_TAIL:
+                excl_tails.append((s, e, label))
             else:
                 per_label.setdefault(label, []).append((s, e, kind, phrase))
+        if excl_heads and excl_tails:
+            for hs, he, label in excl_heads:
+                if he >= len(doc) or doc[he].lower_ != "of":
+                    continue
+                for ts, te, tail_label in excl_tails:
+                    if tail_label == label and he < ts <= he + 2 + _EXCLUSION_GAP and not any(
+                        t.is_punct or t.is_space for t in doc[he:ts]
+                    ):
+                        exclusions.setdefault(label, []).append((hs, te))
+        if headed and organ_starts:
+            # Not under a heading of the organ: count where the sentence starts with it.
+            ends = sorted(sent_ends)
+            for s, e, label, phrase, need in headed:
+                i = bisect.bisect_left(ends, s)
+                first = ends[i - 1] + 1 if i > 0 else 0
+                for j in range(first, min(first + 6, s)):  # after a header ("FINDINGS: The liver ...")
+                    if doc[j].text == ":":
+                        first = j + 1
+                if any(first <= os_ < first + _SUBJECT_TOKENS and os_ < s and need & names for os_, names in organ_starts):
+                    per_label.setdefault(label, []).append((s, e, KIND_PHRASE, phrase))
         if not per_label:
             return (), False
         # Longest non-overlapping match per label; a match touching an exclusion is dropped.
         targets: list[tuple[int, int, str, str, str]] = []
         for label, items in per_label.items():
+            off = disabled.get(label)
+            if off:  # a match inside a term a curator switched off
+                items = [it for it in items if not any(ds <= it[0] and it[1] <= de for ds, de in off)]
             items.sort(key=lambda it: (it[0], it[0] - it[1]))
             excl = exclusions.get(label, ())
             last_end = -1
@@ -288,7 +418,7 @@ class Labeler:
         precision = self._precision
         exact_forms = self._exact_forms
         n_tokens = len(doc)
-        starts = doc.to_array(IDX).tolist()
+        starts = TokenStarts(doc)  # offsets read on demand (to_array costs more than a few reads)
         text_len = len(text)
 
         def end_char(e: int) -> int:
@@ -307,7 +437,10 @@ class Labeler:
             return any(a <= fs and fe <= b for fs, fe in findings)
 
         descriptive = rules.descriptive
+        procedures = self._procedure_phrases
         out: list[tuple[Any, ...]] = []
+        # (sentence, label, is attribute) of each item of ``out``
+        where: list[tuple[int, str, bool]] = []
         blocked = False
         for s, e, label, kind, phrase in targets:
             i = bisect.bisect_left(sent_ends, s)
@@ -317,7 +450,7 @@ class Labeler:
             hi = bisect.bisect_left(trig_starts, sent_end)
             decision = rules.decide(
                 s, e, triggers[lo:hi], kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma,
-                phrase in descriptive, finding_between,
+                phrase in descriptive, finding_between, phrase in procedures,
             )
             if decision.value is None:
                 continue
@@ -336,6 +469,13 @@ class Labeler:
                     exact = all(w in exact_forms for w in _ALPHA_RE.findall(surface.lower()))
                     prior = EXACT_PRIOR if exact else FUZZY_PRIOR
             out.append((label, decision.value, prior, decision.probable, cs, ce, surface, phrase, decision.modifiers))
+            where.append((i, label, kind == KIND_ATTRIBUTE))
+        if any(attr for _, _, attr in where):
+            # An anchor speaks for its label only when the sentence does not name the finding
+            # itself: "ventricles are mildly prominent, ... rather than hydrocephalus" is about
+            # hydrocephalus, negated, not about prominent ventricles.
+            named = {(i, label) for i, label, attr in where if not attr}
+            out = [item for item, (i, label, attr) in zip(out, where, strict=True) if not (attr and (i, label) in named)]
         return tuple(out), blocked
 
 

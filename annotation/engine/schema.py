@@ -38,6 +38,11 @@ class LabelSpec:
     ("enlarged" -> positive, "normal" -> negative, "stable" -> uncertain); ``uncertain`` phrases
     are uncertain even when unhedged (CheXpert: "vascular congestion" for Edema).
     ``precision`` maps a phrase to its measured precision, used as the prior of p.
+    ``exclusions`` (YAML ``exclude:`` or ``exclusions:``): things that look like a mention but are
+    not ("rib fracture" for a skull-fracture label); a mention overlapping one does not count.
+    ``disabled``: terms a curator switched off (set by the app, not by YAML): an inferred term
+    (``schema_inferred_phrases``) with this text is not added; a disabled term that is also in
+    ``exclusions`` (a switched-off mention) stops only the matches lying inside it.
     """
 
     name: str
@@ -46,6 +51,7 @@ class LabelSpec:
     precision: dict[str, float] | None = None
     attributes: list[str] = field(default_factory=list)
     uncertain: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +78,8 @@ class Schema:
             "name": self.name,
             "labels": [
                 {
+                    # only when set, so hashes of schemas without disabled terms stay as they were
+                    **({"disabled": sorted({normalise_phrase(p) for p in label.disabled})} if label.disabled else {}),
                     "name": label.name,
                     "phrases": sorted({normalise_phrase(p) for p in label.phrases}),
                     "exclusions": sorted({normalise_phrase(p) for p in label.exclusions}),
@@ -111,6 +119,10 @@ def _phrase_list(value: Any, where: str) -> list[str]:
             raise SchemaError(f"{where}[{i}]: empty phrase")
         out.append(text)
     return out
+
+
+def _unique_list(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def schema_from_dict(data: Any, source: str = "schema") -> Schema:
@@ -156,7 +168,10 @@ def schema_from_dict(data: Any, source: str = "schema") -> Schema:
             LabelSpec(
                 name=label_name,
                 phrases=_phrase_list(raw.get("phrases"), f"{where}.phrases"),
-                exclusions=_phrase_list(raw.get("exclusions", raw.get("exclude")), f"{where}.exclusions"),
+                exclusions=_unique_list(
+                    _phrase_list(raw.get("exclude"), f"{where}.exclude")
+                    + _phrase_list(raw.get("exclusions"), f"{where}.exclusions")
+                ),
                 precision=precision,
                 attributes=_phrase_list(raw.get("attributes"), f"{where}.attributes"),
                 uncertain=_phrase_list(raw.get("uncertain"), f"{where}.uncertain"),

@@ -11,12 +11,22 @@ layers stay off in this process.
 
 The probe is skipped only when neither torch nor thinc is already loaded (otherwise spaCy is
 imported as usual) and when the environment does not set ``RADLABEL_SPACY_TORCH=1``.
+
+Second, spaCy's ``__init__`` runs ``from .cli.info import info`` only to re-export ``spacy.info``;
+that imports the whole command line (typer, click, every ``spacy`` subcommand: ~260 modules,
+~0.35 s of CPU on the shared dev box, measured). While spaCy is first imported,
+``spacy.cli`` and ``spacy.cli.info`` are stand-in modules whose ``info`` imports the real one
+when called; both are removed from ``sys.modules`` right after, so ``import spacy.cli`` later (or
+``spacy.info()``) loads the real command line. If the stand-in ever breaks the import (a spaCy
+upgrade), the half-imported modules are dropped and spaCy is imported as usual.
 """
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from types import ModuleType
+from typing import Any
 
 
 def import_spacy() -> ModuleType:
@@ -32,10 +42,40 @@ def import_spacy() -> ModuleType:
     if block:
         sys.modules["torch"] = None  # type: ignore[assignment]
     try:
-        import spacy
+        return _import_without_cli() if "spacy.cli" not in sys.modules else importlib.import_module("spacy")
     finally:
         if block and "torch" in sys.modules and sys.modules["torch"] is None:
             del sys.modules["torch"]
+
+
+def _spacy_info(*args: Any, **kwargs: Any) -> Any:
+    """``spacy.info``: imports spaCy's real command line on first call."""
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
+
+
+def _import_without_cli() -> ModuleType:
+    cli = ModuleType("spacy.cli")
+    cli.__path__ = []  # a package, so that "spacy.cli.info" resolves to the stand-in below
+    info = ModuleType("spacy.cli.info")
+    info.info = _spacy_info  # type: ignore[attr-defined]
+    cli.info = info  # type: ignore[attr-defined]
+    stand_ins = {"spacy.cli": cli, "spacy.cli.info": info}
+    sys.modules.update(stand_ins)
+    try:
+        spacy = importlib.import_module("spacy")
+    except Exception:
+        # Drop the stand-ins and what the failed import left behind; import spaCy the usual way.
+        for name in [n for n in sys.modules if n == "spacy" or n.startswith("spacy.")]:
+            del sys.modules[name]
+        return importlib.import_module("spacy")
+    finally:
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+    if spacy.__dict__.get("cli") is cli:
+        del spacy.__dict__["cli"]
     return spacy
 
 

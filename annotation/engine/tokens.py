@@ -24,6 +24,7 @@ from spacy.attrs import IDX  # noqa: E402, F401  (re-exported to labeler.py)
 from spacy.lang.en.stop_words import STOP_WORDS  # noqa: E402
 from spacy.language import Language  # noqa: E402
 from spacy.matcher import PhraseMatcher  # noqa: E402, F401  (re-exported to labeler.py)
+from spacy.tokens import Doc  # noqa: E402
 
 _WORD_RE = re.compile(r"[A-Za-z]{5,}")
 _ALPHA_RE = re.compile(r"[a-z]+")
@@ -80,6 +81,22 @@ def known_words() -> frozenset[str]:
     return frozenset(words)
 
 
+class TokenStarts:
+    """``starts[i]``: the character offset of token i, read on demand.
+
+    A segment's analysis needs the offsets of a few tokens only (match edges, comma checks);
+    ``doc.to_array(IDX).tolist()`` builds a NumPy array for all of them (~20 us a segment).
+    """
+
+    __slots__ = ("_doc",)
+
+    def __init__(self, doc: Doc) -> None:
+        self._doc = doc
+
+    def __getitem__(self, i: int) -> int:
+        return self._doc[i].idx
+
+
 def casings(word: str) -> tuple[str, ...]:
     """The spellings whose lexemes must share a NORM: each casing is its own lexeme in spaCy."""
     return (word, word.upper(), word.capitalize())
@@ -103,6 +120,11 @@ class SpellingCorrector:
         self._known = frozenset(known) | frozenset(targets)
         self._seen: set[str] = set()
         self.corrections: dict[str, str] = {}
+
+    @property
+    def known(self) -> frozenset[str]:
+        """Words never treated as misspellings (phrase words and their forms included)."""
+        return self._known
 
     def correct(self, word: str) -> str | None:
         """Return the NORM for a misspelt lower-case ``word``, or None."""

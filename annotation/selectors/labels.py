@@ -35,7 +35,17 @@ def last_full_pass_started(*, protocol: Protocol, engine_version: str, phrase_se
         .only("started_at")
         .first()
     )
-    return job.started_at if job is not None else None
+    if job is None:
+        return None
+    # A relabel of another phrase set since then (a phrase edit, then its revert) may have removed
+    # soft labels this pass wrote: an unlabelled report then no longer means "read, nothing found".
+    # (The job now running is the caller's own: one relabel per protocol at a time.)
+    later = (
+        Job.objects.filter(protocol=protocol, kind=RELABEL_JOB, started_at__gt=job.started_at)
+        .exclude(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
+        .exclude(status=JobStatus.SUCCEEDED, result__engine_version=engine_version, result__phrase_set_hash=phrase_set_hash)
+    )
+    return None if later.exists() else job.started_at
 
 
 def stale_reports(

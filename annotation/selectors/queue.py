@@ -6,10 +6,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from annotation.engine.sections import ignored_sections
 from annotation.models import (
     Confirmation,
     ConfirmationKind,
@@ -20,15 +31,13 @@ from annotation.models import (
     QueueLease,
     SoftLabel,
 )
-from reports.models import Protocol, Report, ReviewState, Role, Study
+from annotation.permissions import ADJUDICATE_ROLES, READ_ROLES
+from reports.models import Protocol, Report, ReviewState, Study
 from reports.permissions import get_study_for_user
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
-# Who reads studies: radiologists, and curators (lead radiologists) who may read too.
-READ_ROLES: tuple[str, ...] = (Role.RADIOLOGIST, Role.CURATOR)
-ADJUDICATE_ROLES: tuple[str, ...] = (Role.CURATOR,)
 # The queue index's order (reports.Study study_queue_prio_idx after protocol, review_state).
 QUEUE_ORDER: tuple[str, ...] = ("-queue_priority", "-informativeness", "id")
 # Colour slots in read.css (.lbl-0 ... .lbl-19), matched to annotation.services.schemas.PALETTE.
@@ -65,18 +74,27 @@ def study_report(study: Study) -> Report | None:
         return None
 
 
-def protocol_schema(protocol: Protocol) -> LabelSchema:
+def protocol_schema(protocol: Protocol) -> LabelSchema | None:
+    """The protocol's schema, else the stored built-in default; None before anything stored it.
+
+    Read only: storing the built-in schema on first use is a write, done by the service
+    annotation.services.schemas.schema_for_protocol, which the reading pages' entry points,
+    relabelling and demo seeding call first.
+    """
     if protocol.label_schema_id is not None:
         return protocol.label_schema
-    # Imported late: it pulls in the engine, which only protocols without a schema need.
-    from annotation.services.schemas import schema_for_protocol
+    # Imported late, for its name only: the module pulls in the engine's schema loader.
+    from annotation.services.schemas import BUILTIN_DEFAULT
 
-    return schema_for_protocol(protocol)
+    return LabelSchema.objects.filter(name=BUILTIN_DEFAULT, builtin=True).first()
 
 
 def protocol_labels(protocol: Protocol) -> list[Label]:
-    """The protocol's labels in reading order."""
-    return list(Label.objects.filter(schema=protocol_schema(protocol)).order_by("order", "name"))
+    """The protocol's labels in reading order (none while no schema is stored for it)."""
+    schema = protocol_schema(protocol)
+    if schema is None:
+        return []
+    return list(Label.objects.filter(schema=schema).order_by("order", "name"))
 
 
 @dataclass(frozen=True)
@@ -94,7 +112,11 @@ def labels_with_soft(*, protocol: Protocol, study: Study) -> tuple[list[Label], 
     A LEFT JOIN of the labels on the study's soft labels (a label the engine did not find has
     none): confirm-and-next needs both for the study it saves and for the one it shows next.
     """
-    schema_id = protocol.label_schema_id if protocol.label_schema_id is not None else protocol_schema(protocol).pk
+    if protocol.label_schema_id is not None:
+        schema_id: int | None = protocol.label_schema_id  # no query for the schema row itself
+    else:
+        schema = protocol_schema(protocol)
+        schema_id = schema.pk if schema is not None else None
     rows = (
         Label.objects.filter(schema_id=schema_id)
         .annotate(
@@ -229,7 +251,6 @@ class LabelRow:
     choice: str
 
 
-CONTEXT_SECTIONS = {"indication", "history"}
 _NEGATED = {"NEGATED_EXISTENCE", "RESOLVED"}
 _UNCERTAIN = {"POSSIBLE_EXISTENCE", "PROBABLE_EXISTENCE", "UNCERTAIN"}
 
@@ -254,9 +275,11 @@ def report_sections(report: Report, spans: list[tuple[int, int, Segment]]) -> li
     if not bounds:
         bounds = [("report", 0, len(text))]
     ordered = sorted((s for s in spans if 0 <= s[0] < s[1] <= len(text)), key=lambda s: (s[0], -s[1]))
+    # Muted as context: the sections the engine ignores (its one definition, sections.yaml).
+    context = ignored_sections()
     views: list[SectionView] = []
     for name, start, end in bounds:
-        view = SectionView(name=name, context=name.lower() in CONTEXT_SECTIONS)
+        view = SectionView(name=name, context=name.lower() in context)
         cursor = start
         for span_start, span_end, seg in ordered:
             if span_start < cursor or span_end > end:

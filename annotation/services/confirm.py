@@ -28,6 +28,7 @@ from annotation.models import (
     QueueLease,
 )
 from annotation.selectors.queue import Soft, labels_with_soft, study_soft, undo_window
+from annotation.services.schemas import schema_ensure_stored
 from reports.models import AuditAction, ReviewState, Study
 from reports.services.audit import audit_record
 
@@ -142,6 +143,7 @@ def confirmation_submit(
     """
     protocol = study.protocol
     if labels is None:
+        schema_ensure_stored(protocol)
         labels, soft = labels_with_soft(protocol=protocol, study=study)
     chosen = values_check(labels, values)
     try:

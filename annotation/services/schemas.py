@@ -192,12 +192,17 @@ def schema_to_engine(schema: LabelSchema) -> Schema:
         exclusions = _unique(
             [*(normalise_phrase(p.text) for p in own if p.kind == PhraseKind.EXCLUSION), *disabled]
         )
+        # Every switched-off phrase, of either kind, also reaches the engine as `disabled`: an
+        # inferred term (synonym, abbreviation, normal statement, organ heading, lexicon
+        # exclusion; engine.schema_inferred_phrases) with that text is then not compiled, and a
+        # disabled exclusion only stops matches inside it, not longer phrases that contain it.
+        switched_off = _unique(normalise_phrase(p.text) for p in every if not p.enabled)
         # Precision is typed in by hand in the admin; keep the prior a probability whatever was entered.
         precision = {normalise_phrase(p.text): min(max(p.precision, 0.0), 1.0) for p in own if p.precision is not None}
         spec = LabelSpec(name=label.name, phrases=mentions)
         if label.name in base:
             spec = replace(base[label.name], phrases=mentions)
-        specs.append(replace(spec, exclusions=exclusions, precision=precision or None))
+        specs.append(replace(spec, exclusions=exclusions, precision=precision or None, disabled=switched_off))
     no_finding = shipped.no_finding if shipped is not None else None
     if no_finding is not None and no_finding.label not in {spec.name for spec in specs}:
         no_finding = None
@@ -231,3 +236,12 @@ def labeler_for_schema(engine_schema: Schema) -> Labeler:
         while len(_labelers) > _LABELER_CACHE_SIZE:
             _labelers.popitem(last=False)
     return labeler
+
+
+def schema_ensure_stored(protocol: Protocol) -> None:
+    """Store the built-in default schema on a protocol's first use; no query when it has its own.
+
+    The reading pages call this before their selectors, which only read (protocol_labels).
+    """
+    if protocol.label_schema_id is None:
+        schema_for_protocol(protocol)

@@ -10,8 +10,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from annotation.forms import ConfirmForm, now_ms
 from annotation.models import ConfirmationKind
+from annotation.permissions import ADJUDICATE_ROLES, Action, get_protocol_for_action
 from annotation.selectors.queue import (
-    ADJUDICATE_ROLES,
     adjudication_candidates,
     protocol_labels,
     read_context,
@@ -20,14 +20,15 @@ from annotation.selectors.queue import (
 )
 from annotation.services.adjudicate import adjudication_submit
 from annotation.services.confirm import ConfirmationConflict, ConfirmationInvalid
-from reports.models import AuditAction, Study
-from reports.permissions import get_protocol_for_user
-from reports.services.audit import audit_record
+from annotation.services.schemas import schema_ensure_stored
+from reports.models import Study
+from reports.services.audit import audit_report_read
 
 
 @require_GET
 def adjudication_queue(request: HttpRequest, protocol_id: int) -> HttpResponse:
-    protocol = get_protocol_for_user(request.user, protocol_id, ADJUDICATE_ROLES)
+    protocol = get_protocol_for_action(request.user, protocol_id, Action.ADJUDICATE, wrong_role=404)
+    schema_ensure_stored(protocol)
     studies = adjudication_candidates(protocol=protocol, curator=request.user)[:200]
     return render(request, "annotation/adjudication_queue.html", {"protocol": protocol, "studies": studies})
 
@@ -49,8 +50,8 @@ def _context(request: HttpRequest, study: Study, notice: tuple[str, str] | None 
         row.choice = decided_values.get(row.label.pk, majority)
     context.update(reads=reads, decided=decided, notice=notice, shown_at=now_ms())
     if context["report"] is not None:
-        audit_record(
-            actor=request.user, action=AuditAction.REPORT_READ, obj=context["report"], protocol=study.protocol,
+        audit_report_read(
+            actor=request.user, report=context["report"], protocol=study.protocol,
             request=request, detail={"study": study.pk, "view": "adjudication"},
         )
     return context
@@ -59,6 +60,7 @@ def _context(request: HttpRequest, study: Study, notice: tuple[str, str] | None 
 @require_http_methods(["GET", "POST"])
 def adjudication_study(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_reader(request.user, study_id, ADJUDICATE_ROLES)
+    schema_ensure_stored(study.protocol)
     if request.method == "GET":
         return render(request, "annotation/adjudication.html", _context(request, study))
     form = ConfirmForm(request.POST, labels=protocol_labels(study.protocol))

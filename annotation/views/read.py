@@ -15,8 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from annotation.forms import ConfirmForm, now_ms
 from annotation.models import Confirmation, ConfirmationKind, Label
+from annotation.permissions import READ_ROLES, Action, get_protocol_for_action
 from annotation.selectors.queue import (
-    READ_ROLES,
     Soft,
     labels_with_soft,
     previous_study_id,
@@ -26,11 +26,17 @@ from annotation.selectors.queue import (
     undo_window,
     undoable_confirmation,
 )
-from annotation.services.confirm import ConfirmationConflict, ConfirmationInvalid, UndoRefused, confirmation_submit, confirmation_undo
+from annotation.services.confirm import (
+    ConfirmationConflict,
+    ConfirmationInvalid,
+    UndoRefused,
+    confirmation_submit,
+    confirmation_undo,
+)
 from annotation.services.queue import lease_renew, lease_take, queue_next, queue_skip
-from reports.models import AuditAction, Protocol, Study
-from reports.permissions import get_protocol_for_user
-from reports.services.audit import audit_record
+from annotation.services.schemas import schema_ensure_stored
+from reports.models import Protocol, Study
+from reports.services.audit import audit_report_read
 
 
 def _label_filter(raw: str | None, labels: list[Label]) -> int | None:
@@ -89,8 +95,8 @@ def render_study(
     context.update(labels=labels, label_id=label_id, notice=notice, shown_at=now_ms(), previous_id=previous_id)
     context.update(_undo_context(study.protocol, request, just_confirmed))
     if context["report"] is not None:
-        audit_record(
-            actor=request.user, action=AuditAction.REPORT_READ, obj=context["report"], protocol=study.protocol,
+        audit_report_read(
+            actor=request.user, report=context["report"], protocol=study.protocol,
             request=request, detail={"study": study.pk, "view": "read"},
         )
     response = _panel(request, "annotation/read.html", context, status)
@@ -135,7 +141,8 @@ def _go_next(
 
 @require_GET
 def read_next(request: HttpRequest, protocol_id: int) -> HttpResponse:
-    protocol = get_protocol_for_user(request.user, protocol_id, READ_ROLES)
+    protocol = get_protocol_for_action(request.user, protocol_id, Action.READ, wrong_role=404)
+    schema_ensure_stored(protocol)
     labels = protocol_labels(protocol)
     label_id = _label_filter(request.GET.get("label"), labels)
     study = queue_next(protocol=protocol, reader=request.user, label_id=label_id)
@@ -147,6 +154,7 @@ def read_next(request: HttpRequest, protocol_id: int) -> HttpResponse:
 @require_GET
 def read_study(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_for_reader(request.user, study_id, with_report=True)
+    schema_ensure_stored(study.protocol)
     lease_renew(study=study, reader=request.user)
     labels, soft = labels_with_soft(protocol=study.protocol, study=study)
     return render_study(request, study, label_id=_label_filter(request.GET.get("label"), labels), labels=labels, soft=soft)

@@ -5,6 +5,7 @@ embedded ones `make run` uses: a SQLite file and Celery's filesystem transport (
 """
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from datetime import timedelta
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "reports",
     "annotation",
     "training",
+    # Project glue above every app: the dashboard and demo seeding (config/apps.py).
+    "config.apps.RadlabelConfig",
 ]
 
 MIDDLEWARE = [
@@ -99,6 +102,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csp.context_processors.nonce",
+                "config.context_processors.nav",
             ],
         },
     },
@@ -171,6 +175,15 @@ warnings.filterwarnings("ignore", message="No directory at", category=UserWarnin
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = VAR_DIR / "media"
 UPLOAD_DIR = VAR_DIR / "uploads"
+# De-identified DICOM files, one folder per protocol (reports.services.dicom).
+DICOM_STORAGE_DIR = Path(os.environ.get("DICOM_STORAGE_DIR", VAR_DIR / "dicom"))
+# The only server folder DICOM imports started from the web may read (a drop folder).
+DICOM_IMPORT_ROOT = Path(os.environ.get("DICOM_IMPORT_ROOT", VAR_DIR / "dicom-inbox"))
+# Rendered slice PNGs, keyed by the file's SHA-256 (reports.services.images).
+IMAGE_CACHE_DIR = Path(os.environ.get("IMAGE_CACHE_DIR", VAR_DIR / "cache" / "images"))
+# PACS sources by name (reports.services.pacs), JSON: {"main": {"dicomweb": "https://pacs/dicom-web"},
+# "dimse": {"host": "pacs", "port": 104, "ae_title": "PACS", "our_ae_title": "RADLABEL", "our_port": 11113}}
+PACS_SOURCES: dict = json.loads(os.environ.get("PACS_SOURCES", "{}"))
 # Uploads above this are refused before they reach the importer (SECURITY.md promise 12).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
@@ -259,10 +272,18 @@ CONFIRM_UNDO_SECONDS = env_int("CONFIRM_UNDO_SECONDS", 30)
 # its worker (-B); production runs one `celery -A config beat` beside the workers.
 CELERY_BEAT_SCHEDULE = {
     "reap-jobs": {"task": "reports.tasks.reap_jobs", "schedule": env_int("JOB_REAP_EVERY_SECONDS", 60)},
+    # Training trials heartbeat on their own rows (Optuna's ask / tell has none): training.tasks.
+    "reap-training-trials": {"task": "training.tasks.reap_trials", "schedule": env_int("JOB_REAP_EVERY_SECONDS", 60),
+                             "options": {"queue": "training"}},
 }
 
 # A job whose worker stopped heartbeating this long ago is failed or re-queued by the reaper.
 JOB_HEARTBEAT_TIMEOUT = timedelta(seconds=env_int("JOB_HEARTBEAT_SECONDS", 120))
+# Training (training.services.trials): a trial without heartbeat this long is failed and retried;
+# torch threads per trial; the Optuna storage (default: VAR_DIR/optuna/ on SQLite, schema "optuna" on PostgreSQL).
+TRAINING_TRIAL_HEARTBEAT_SECONDS = env_int("TRAINING_TRIAL_HEARTBEAT_SECONDS", 90)
+TRAINING_THREADS = env_int("TRAINING_THREADS", 1)
+TRAINING_OPTUNA_STORAGE = os.environ.get("TRAINING_OPTUNA_STORAGE", "")
 
 LOGGING = {
     "version": 1,

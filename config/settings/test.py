@@ -6,12 +6,14 @@ PostgreSQL and Redis while a laptop runs it on SQLite.
 from __future__ import annotations
 
 import os
+import tempfile
+from pathlib import Path
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import PASSWORD_HASHERS as BASE_HASHERS
 
 # Argon2 costs ~50 ms a hash; tests create hundreds of users. The production hasher list is
-# asserted separately (tests/reports/test_settings.py).
+# asserted separately (tests/config/test_settings.py).
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *BASE_HASHERS]
 AXES_FAILURE_LIMIT = 10
 
@@ -20,3 +22,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # database as the test (pytest-django gives each xdist worker its own suffix).
     # The pid keeps parallel runs apart; a test hands the worker connection.settings_dict["NAME"].
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-radlabel-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Stored DICOM and rendered images of the suite go to a throwaway folder, one per process.
+_TEST_FILES = Path(tempfile.gettempdir()) / f"radlabel-test-files-{os.getpid()}"
+DICOM_STORAGE_DIR = _TEST_FILES / "dicom"
+DICOM_IMPORT_ROOT = _TEST_FILES / "dicom-inbox"
+IMAGE_CACHE_DIR = _TEST_FILES / "image-cache"

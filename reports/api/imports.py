@@ -17,7 +17,14 @@ from rest_framework.views import APIView
 from reports.importers.parse import FORMATS, FormatError
 from reports.models import Protocol
 from reports.permissions import IMPORT_ROLES
-from reports.services.imports import ImportRejected, UploadTooLarge, report_import_enqueue, upload_too_large, upload_was_cut
+from reports.services.imports import (
+    ImportRejected,
+    UploadTooLarge,
+    report_import_enqueue,
+    upload_too_large,
+    upload_was_cut,
+)
+
 
 class ImportInputSerializer(serializers.Serializer):
     file = serializers.FileField(help_text="CSV with a header row, or JSON Lines; UTF-8. See docs/IMPORT.md.")

@@ -7,10 +7,12 @@ from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from reports.api.pagination import StudyPagination
 from reports.hooks import study_detail_extras
 from reports.models import StudyQuerySet
-from reports.selectors.studies import study_list, study_report_read
+from reports.selectors.studies import study_list
 from reports.serializers import StudyDetailSerializer, StudyFilterSerializer, StudyListSerializer
+from reports.services.studies import study_report_read
 
 _FILTER_PARAMETERS = [
     OpenApiParameter("protocol", OpenApiTypes.INT, description="Protocol id."),
@@ -23,6 +25,7 @@ _FILTER_PARAMETERS = [
 
 class StudyListApi(ListAPIView):
     serializer_class = StudyListSerializer
+    pagination_class = StudyPagination
 
     def get_queryset(self) -> StudyQuerySet:
         filters = StudyFilterSerializer(data=self.request.query_params)

@@ -19,12 +19,21 @@ FORMATS = ("csv", "jsonl")
 EXTENSIONS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 REQUIRED = ("accession", "text")
-OPTIONAL = ("patient", "modality", "body_part", "study_date", "study_instance_uid", "signed_at")
+OPTIONAL = (
+    "patient", "modality", "body_part", "study_date", "study_instance_uid", "signed_at",
+    # Acquisition equipment, read by monitoring (scanner / software changes on the timeline).
+    "manufacturer", "model", "software_version", "station",
+)
 COLUMNS = REQUIRED + OPTIONAL
+# Columns whose ReportRow (and Study) attribute has another name: `model` would shadow Django's.
+COLUMN_ATTRS = {"model": "scanner_model"}
 
 # Field lengths match reports.models (Study, Patient); the text cap keeps one row from
 # dominating memory and stays under the csv module's own field limit (131,072 characters).
-MAX_LENGTHS = {"accession": 64, "patient": 64, "modality": 16, "body_part": 64, "study_instance_uid": 64}
+MAX_LENGTHS = {
+    "accession": 64, "patient": 64, "modality": 16, "body_part": 64, "study_instance_uid": 64,
+    "manufacturer": 64, "model": 64, "software_version": 64, "station": 64,
+}
 MAX_TEXT_CHARS = 100_000
 # One physical line; a JSONL line carries a whole report, escapes included.
 MAX_LINE_BYTES = 1024 * 1024
@@ -69,6 +78,10 @@ class ReportRow:
     study_date: dt.date | None = None
     study_instance_uid: str = ""
     signed_at: dt.datetime | None = None
+    manufacturer: str = ""
+    scanner_model: str = ""
+    software_version: str = ""
+    station: str = ""
     present: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -287,8 +300,8 @@ def _validate(
         elif name == "study_instance_uid" and value and not _UID.fullmatch(value):
             return RowError(line, name, "Not a DICOM UID (digits separated by dots).")
         else:
-            clean[name] = value
-    return ReportRow(line=line, present=present, **clean)
+            clean[COLUMN_ATTRS.get(name, name)] = value
+    return ReportRow(line=line, present=frozenset(COLUMN_ATTRS.get(name, name) for name in present), **clean)
 
 
 def _is_encodable(value: str) -> bool:
@@ -345,9 +358,7 @@ def check_file(
     reader = ReportReader(stream, fmt, tz=tz)
     result = CheckResult(warnings=reader.warnings)
     first_line: dict[str, int] = {}
-    records = 0
-    for item in reader:
-        records += 1
+    for records, item in enumerate(reader, start=1):
         if isinstance(item, RowError):
             result.errors.append(item)
         else:

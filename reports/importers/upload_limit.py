@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
 
-
 # Set on the request when this handler cut a file off, so the view can say why the file is missing.
 OVER_LIMIT_ATTR = "radlabel_upload_over_limit"
 

@@ -66,7 +66,11 @@ def protocols_with_role_for_user(*, user: AbstractBaseUser | AnonymousUser) -> Q
 
 @dataclass(frozen=True)
 class ProtocolRole:
-    """The user's role on one of their protocols, and what it lets them do on the reading pages."""
+    """The user's role on one of their protocols.
+
+    What the role lets them do is each app's rule (annotation.permissions for reading), not
+    this layer's: reports imports no app above it.
+    """
 
     protocol: Protocol
     role: str
@@ -74,18 +78,6 @@ class ProtocolRole:
     @property
     def role_label(self) -> str:
         return Role(self.role).label
-
-    @property
-    def reads(self) -> bool:
-        from annotation.selectors.queue import READ_ROLES
-
-        return self.role in READ_ROLES
-
-    @property
-    def adjudicates(self) -> bool:
-        from annotation.selectors.queue import ADJUDICATE_ROLES
-
-        return self.role in ADJUDICATE_ROLES
 
 
 def protocol_roles_for_user(*, user: AbstractBaseUser | AnonymousUser) -> list[ProtocolRole]:

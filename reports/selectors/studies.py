@@ -10,20 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import transaction
 from django.db.models import Count, F, Q
-from django.http import HttpRequest
 
-from reports.models import AuditAction, Protocol, Report, ReviewState, Study, StudyQuerySet
+from reports.hooks import context_sections
+from reports.models import Protocol, Report, ReviewState, Study, StudyQuerySet
 from reports.permissions import get_study_for_user
-from reports.services.audit import audit_record
 
 STUDY_LIST_FIELDS = (
     "id", "accession", "modality", "body_part", "study_date", "review_state", "reads_done",
     "protocol_id", "protocol__irb_number",
 )
-# Sections that describe why the study was done rather than what it shows: shown muted.
-CONTEXT_SECTIONS = frozenset({"history", "indication", "comparison", "technique"})
 
 
 @dataclass(frozen=True)
@@ -147,22 +143,17 @@ def report_sections(report: Report) -> list[ReportSection]:
     """The report cut into its sections; the whole text as one section when none were found."""
     if not report.sections:
         return [ReportSection(name="report", text=report.text, is_context=False)]
+    # Why the study was done rather than what it shows (shown muted): the sections the engine
+    # ignores, given by the app that registered the splitter (reports.hooks).
+    context = context_sections()
     return [
-        ReportSection(name=name, text=text, is_context=name in CONTEXT_SECTIONS)
+        ReportSection(name=name, text=text, is_context=name in context)
         for name, text in report.section_texts()
     ]
 
 
-def study_report_read(
-    *, user: AbstractBaseUser, study_id: int, request: HttpRequest | None, channel: str
-) -> tuple[Study, Report | None]:
-    """Fetch a study (404 out of scope) and its report, auditing the read of the text once."""
+def study_with_report(*, user: AbstractBaseUser, study_id: int) -> tuple[Study, Report | None]:
+    """A study (404 out of scope) and its report. Showing the text is audited by the caller's
+    service (reports.services.studies.study_report_read), not here: selectors only read."""
     study = get_study_for_user(user, study_id)
-    report = Report.objects.filter(study=study).first()
-    if report is not None:
-        with transaction.atomic():
-            audit_record(
-                actor=user, action=AuditAction.REPORT_READ, obj=report, protocol=study.protocol,
-                request=request, channel=channel, detail={"study_id": study.pk, "revision": report.revision},
-            )
-    return study, report
+    return study, Report.objects.filter(study=study).first()

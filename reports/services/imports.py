@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from reports.apps import IMPORT_JOB
-from reports.hooks import report_sections
+from reports.hooks import import_committed, report_sections
 from reports.importers.parse import ReportRow, RowError, check_file, detect_format, iter_valid_rows
 from reports.importers.upload_limit import OVER_LIMIT_ATTR
 from reports.models import AuditAction, Job, JobStatus, Patient, Protocol, Report, Study
@@ -33,7 +33,10 @@ from reports.services.audit import audit_record
 from reports.services.jobs import JobCancelled, job_create, job_progress
 
 BATCH_SIZE = 1000
-STUDY_FIELDS = ("modality", "body_part", "study_date", "study_instance_uid")
+STUDY_FIELDS = (
+    "modality", "body_part", "study_date", "study_instance_uid",
+    "manufacturer", "scanner_model", "software_version", "station",
+)
 UPLOAD_SUFFIX = ".upload"
 # Room for the multipart envelope and the form fields around the file itself.
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
@@ -105,6 +108,8 @@ def report_import(
                 detail={"created": result.created, "updated": result.updated, "unchanged": result.unchanged,
                         "format": fmt, "job": job.pk if job is not None else None},
             )
+            if result.created or result.updated:
+                transaction.on_commit(lambda: import_committed(protocol.pk))
     except IntegrityError:
         # Only a concurrent import of the same accessions gets here: validation caught the rest.
         raise ImportRejected(

@@ -18,7 +18,6 @@ from django.utils import timezone
 from reports.jobs.registry import job_kind
 from reports.models import Job, JobStatus, Protocol
 
-
 MAX_ATTEMPTS = 3
 MAX_ERRORS_KEPT = 200
 

@@ -11,7 +11,13 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from reports.access_forms import StudyFilterForm
-from reports.selectors.studies import StudyFilters, report_sections, study_list, study_page, study_report_read
+from reports.selectors.studies import (
+    StudyFilters,
+    report_sections,
+    study_list,
+    study_page,
+)
+from reports.services.studies import study_report_read
 
 SESSION_FILTERS = "radlabel_study_filters"
 PAGE_SIZE = 50

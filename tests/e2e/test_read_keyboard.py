@@ -8,7 +8,14 @@ from annotation.models import Confirmation, LabelValue
 from reports.models import ReviewState, Role, Study
 from tests.annotation.factories import LabelFactory, LabelSchemaFactory, SoftLabelFactory
 from tests.e2e.conftest import login
-from tests.reports.factories import REPORT_TEXT, MembershipFactory, ProtocolFactory, ReportFactory, StudyFactory, UserFactory
+from tests.reports.factories import (
+    REPORT_TEXT,
+    MembershipFactory,
+    ProtocolFactory,
+    ReportFactory,
+    StudyFactory,
+    UserFactory,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -68,7 +75,8 @@ def test_reader_confirms_three_studies_by_keyboard_and_undoes_the_last(page: Pag
     second = {cl.label_id: cl.value for cl in current[studies[1].pk].labels.all()}
     assert second == {label_ids["Pneumothorax"]: "absent", label_ids["Pleural Effusion"]: "positive"}
     undone = Confirmation.objects.get(study=studies[2])
-    assert undone.withdrawn_at is not None and not undone.is_current
+    assert undone.withdrawn_at is not None
+    assert not undone.is_current
     assert {cl.label_id: cl.value for cl in undone.labels.all()}[label_ids["Pleural Effusion"]] == "negative"
     assert Study.objects.get(pk=studies[2].pk).review_state == ReviewState.OPEN
     assert all(c.time_spent_ms is not None for c in current.values())

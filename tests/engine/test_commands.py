@@ -39,7 +39,8 @@ def test_softlabel_custom_yaml_schema_and_processes(tmp_path: Path) -> None:
     rows = out.read_text().splitlines()
     assert len(rows) == 4100
     first = json.loads(rows[0])["labels"]
-    assert first["Intracranial Hemorrhage"]["value"] == "negative" and first["Infarct"]["value"] == "positive"
+    assert first["Intracranial Hemorrhage"]["value"] == "negative"
+    assert first["Infarct"]["value"] == "positive"
 
 
 @pytest.mark.parametrize(
@@ -72,4 +73,25 @@ def test_softlabel_bad_input_fails_and_leaves_no_output(
 def test_bench_softlabel_tiny_run(capsys: pytest.CaptureFixture[str]) -> None:
     call_command("bench_softlabel", "--count", "50", "--processes", "1", "--reference-sample", "5")
     out = capsys.readouterr().out
-    assert "reports/s" in out and "speed ratio" in out and "peak memory" in out
+    assert "reports/s" in out
+    assert "speed ratio" in out
+    assert "peak memory" in out
+
+
+def test_bench_softlabel_distinct_times_the_whole_command(capsys: pytest.CaptureFixture[str]) -> None:
+    call_command(
+        "bench_softlabel", "--distinct", "--count", "30", "--processes", "1", "--reference-sample", "3", "--end-to-end"
+    )
+    out = capsys.readouterr().out
+    assert "mostly distinct sentences" in out
+    assert "softlabel command end to end" in out
+    assert "peak RSS" in out
+    assert "speed ratio softlabel command / reference" in out
+
+
+def test_processes_default_to_the_cores_this_process_may_use() -> None:
+    import os
+
+    from annotation.engine.batch import default_processes
+
+    assert default_processes() == len(os.sched_getaffinity(0))

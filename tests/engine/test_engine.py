@@ -68,7 +68,8 @@ def test_phrase_set_hash_is_stable_and_sensitive() -> None:
     a = Labeler(Schema("s", [LabelSpec("A", ["Foo ", "bar"])])).phrase_set_hash
     b = Labeler(Schema("s", [LabelSpec("A", ["bar", "foo"])])).phrase_set_hash
     c = Labeler(Schema("s", [LabelSpec("A", ["bar", "baz"])])).phrase_set_hash
-    assert a == b != c and len(a) == 64
+    assert a == b != c
+    assert len(a) == 64
     assert ENGINE_VERSION
 
 
@@ -93,7 +94,8 @@ def test_evidence_offsets_index_the_input(chexpert: Labeler) -> None:
         for ev in result.evidence:
             assert text[ev.start : ev.end] == ev.text
     ev = res["Pneumothorax"].evidence[0]
-    assert ev.modifiers == ["NEGATED_EXISTENCE"] and ev.section == "impression"
+    assert ev.modifiers == ["NEGATED_EXISTENCE"]
+    assert ev.section == "impression"
 
 
 def test_p_ordering_positive_uncertain_negative(chexpert: Labeler) -> None:
@@ -153,5 +155,6 @@ def test_sections_headed_inline_and_headerless() -> None:
 
 def test_synthetic_reports_are_deterministic_and_varied() -> None:
     a, b = generate_reports(200, seed=1), generate_reports(200, seed=1)
-    assert a == b and len(set(a)) > 150
+    assert a == b
+    assert len(set(a)) > 150
     assert all("FINDINGS:" in t and "IMPRESSION:" in t for t in a)

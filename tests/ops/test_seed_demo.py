@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from annotation.models import SoftLabel
-from reports.management.commands.seed_demo import DEMO_IRB, demo_studies
+from config.demo.seed import DEMO_IRB, demo_studies
 from reports.models import AccessEvent, Membership, Patient, Protocol, Report, Role, Study
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ class Command(BaseCommand):
     help = "Import a label schema from a YAML file; re-importing a name updates its phrases."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("path", help="YAML file: name, labels: [{name, phrases, exclusions?}]")
+        parser.add_argument("path", help="YAML file: name, labels: [{name, phrases, exclude?}]")
 
     def handle(self, *args: Any, path: str, **options: Any) -> None:
         try:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.engine.batch import InputError, label_file
+from annotation.engine.batch import InputError, default_processes, label_file
 from annotation.engine.schema import SchemaError
 
 
@@ -25,10 +25,15 @@ class Command(BaseCommand):
         parser.add_argument("input", help="JSONL, one {\"id\": ..., \"text\": ...} per line")
         parser.add_argument("--schema", required=True, help="built-in schema name (chexpert) or a YAML path")
         parser.add_argument("--out", required=True, help="output JSONL path")
-        parser.add_argument("--processes", type=int, default=1, help="worker processes (default 1)")
+        parser.add_argument(
+            "--processes", type=int, default=None,
+            help="worker processes (default: the cores this process may use, see taskset)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         processes = options["processes"]
+        if processes is None:
+            processes = default_processes()
         if processes < 1:
             raise CommandError("--processes must be >= 1")
         out = options["out"]

@@ -6,8 +6,13 @@ import pytest
 from annotation.models import LabelValue
 from reports.models import Role
 from tests.annotation.factories import LabelFactory, LabelSchemaFactory, SoftLabelFactory
-from tests.reports.factories import MembershipFactory, ReportFactory, StudyFactory, UserFactory
-from tests.reports.factories import REPORT_TEXT
+from tests.reports.factories import (
+    REPORT_TEXT,
+    MembershipFactory,
+    ReportFactory,
+    StudyFactory,
+    UserFactory,
+)
 
 LABEL_NAMES = ["Pneumothorax", "Pleural Effusion", "Cardiomegaly"]
 

@@ -33,9 +33,12 @@ def test_confirm_records_every_label_with_the_soft_label_it_started_from(protoco
     study = make_study()
     confirmation = _confirm(study, radiologist, {"Pneumothorax": "positive"}, time_spent_ms=4200)
     rows = {cl.label.name: cl for cl in confirmation.labels.select_related("label")}
-    assert rows["Pneumothorax"].value == "positive" and rows["Pneumothorax"].soft_value == "negative"
-    assert rows["Pleural Effusion"].value == "positive" and rows["Pleural Effusion"].soft_p == pytest.approx(0.9)
-    assert rows["Cardiomegaly"].value == ConfirmValue.ABSENT and rows["Cardiomegaly"].soft_value is None
+    assert rows["Pneumothorax"].value == "positive"
+    assert rows["Pneumothorax"].soft_value == "negative"
+    assert rows["Pleural Effusion"].value == "positive"
+    assert rows["Pleural Effusion"].soft_p == pytest.approx(0.9)
+    assert rows["Cardiomegaly"].value == ConfirmValue.ABSENT
+    assert rows["Cardiomegaly"].soft_value is None
     assert confirmation.time_spent_ms == 4200
     study.refresh_from_db()
     assert (study.version, study.reads_done, study.review_state) == (1, 1, ReviewState.DONE)
@@ -57,9 +60,11 @@ def test_unknown_labels_and_values_are_named_and_nothing_is_written(protocol, ra
         confirmation_submit(study=study, reader=radiologist, values={"Nope": "positive", "Pneumothorax": "maybe"}, version=0)
     assert invalid.value.unknown_labels == ["Nope"]
     assert invalid.value.invalid_values == {"Pneumothorax": "maybe"}
-    assert "'Nope'" in str(invalid.value) and "'maybe'" in str(invalid.value)
+    assert "'Nope'" in str(invalid.value)
+    assert "'maybe'" in str(invalid.value)
     study.refresh_from_db()
-    assert study.version == 0 and not Confirmation.objects.exists()
+    assert study.version == 0
+    assert not Confirmation.objects.exists()
 
 
 def test_a_correction_is_a_new_record_and_the_old_one_is_kept(protocol, radiologist, make_study):
@@ -67,8 +72,11 @@ def test_a_correction_is_a_new_record_and_the_old_one_is_kept(protocol, radiolog
     first = _confirm(study, radiologist, {"Pneumothorax": "negative"})
     second = _confirm(study, radiologist, {"Pneumothorax": "positive"})
     first.refresh_from_db()
-    assert second.supersedes == first and second.is_current and not first.is_current
-    assert _values(first)["Pneumothorax"] == "negative" and _values(second)["Pneumothorax"] == "positive"
+    assert second.supersedes == first
+    assert second.is_current
+    assert not first.is_current
+    assert _values(first)["Pneumothorax"] == "negative"
+    assert _values(second)["Pneumothorax"] == "positive"
     study.refresh_from_db()
     assert study.reads_done == 1
 
@@ -107,7 +115,8 @@ def test_disagreeing_readers_send_the_study_to_adjudication_and_the_curator_deci
     study.refresh_from_db()
     decision = adjudication_submit(study=study, curator=curator, values={"Pneumothorax": "positive"}, version=study.version)
     study.refresh_from_db()
-    assert decision.kind == ConfirmationKind.ADJUDICATION and study.review_state == ReviewState.DONE
+    assert decision.kind == ConfirmationKind.ADJUDICATION
+    assert study.review_state == ReviewState.DONE
     # Final: a reader's late correction is refused.
     with pytest.raises(ConfirmationConflict, match="adjudicated"):
         _confirm(study, radiologist, {"Pneumothorax": "positive"})
@@ -124,7 +133,8 @@ def test_undo_withdraws_the_read_keeps_it_and_reopens_the_study(protocol, radiol
     confirmation = _confirm(study, radiologist)
     reopened = confirmation_undo(confirmation=confirmation, reader=radiologist)
     confirmation.refresh_from_db()
-    assert not confirmation.is_current and confirmation.withdrawn_at is not None
+    assert not confirmation.is_current
+    assert confirmation.withdrawn_at is not None
     assert ConfirmationLabel.objects.filter(confirmation=confirmation).count() == 3
     assert (reopened.version, reopened.reads_done, reopened.review_state) == (2, 0, ReviewState.OPEN)
 
@@ -137,7 +147,8 @@ def test_undo_of_a_correction_restores_the_earlier_read(protocol, radiologist, m
     first.refresh_from_db()
     assert first.is_current
     study.refresh_from_db()
-    assert study.reads_done == 1 and study.review_state == ReviewState.DONE
+    assert study.reads_done == 1
+    assert study.review_state == ReviewState.DONE
 
 
 def test_undo_is_refused_after_the_window_or_for_someone_else(protocol, radiologist, reader2, make_study):

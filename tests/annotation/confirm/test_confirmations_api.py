@@ -21,7 +21,8 @@ def test_queue_next_answers_the_study_version_and_every_label(protocol, radiolog
     response = api(radiologist).get("/api/v1/queue/next/", {"protocol": protocol.pk})
     assert response.status_code == 200
     body = response.json()
-    assert body["study"] == study.pk and body["version"] == 0
+    assert body["study"] == study.pk
+    assert body["version"] == 0
     assert {"label": "Pleural Effusion", "value": "positive", "p": 0.9} in body["labels"]
     assert {"label": "Cardiomegaly", "value": "absent", "p": None} in body["labels"]
 
@@ -45,7 +46,8 @@ def test_post_confirmation_201_then_stale_version_409_with_current_state(protoco
     assert {"label": "Pneumothorax", "value": "positive", "soft_value": "negative", "soft_p": 0.1} in created.json()["labels"]
     stale = api(reader2).post(url, {"labels": {"Pneumothorax": "negative"}, "version": 0}, format="json")
     assert stale.status_code == 409
-    assert stale.json()["version"] == 1 and stale.json()["review_state"] == "done"
+    assert stale.json()["version"] == 1
+    assert stale.json()["review_state"] == "done"
     assert Confirmation.objects.filter(study=study).count() == 1
 
 
@@ -58,14 +60,16 @@ def test_post_names_unknown_labels_and_values(protocol, radiologist, make_study)
     )
     assert response.status_code == 400
     body = response.json()
-    assert body["unknown_labels"] == ["Pneumonia"] and body["invalid_values"] == {"Cardiomegaly": "yes"}
+    assert body["unknown_labels"] == ["Pneumonia"]
+    assert body["invalid_values"] == {"Cardiomegaly": "yes"}
     assert not Confirmation.objects.exists()
 
 
 def test_post_without_version_is_400(protocol, radiologist, make_study):
     study = make_study()
     response = api(radiologist).post(f"/api/v1/studies/{study.pk}/confirmations/", {"labels": {}}, format="json")
-    assert response.status_code == 400 and "version" in response.json()
+    assert response.status_code == 400
+    assert "version" in response.json()
 
 
 def test_readers_see_only_their_own_confirmations_curators_see_all(protocol, radiologist, reader2, curator, make_study):

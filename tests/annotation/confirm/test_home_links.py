@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _links(client, protocol) -> dict[str, bool]:
-    html = client.get(reverse("reports:home")).content.decode()
+    html = client.get(reverse("home")).content.decode()
     names = {
         "read": "annotation:read-next",
         "adjudication": "annotation:adjudication-queue",

@@ -47,7 +47,8 @@ def test_confirm_and_next_runs_a_fixed_number_of_queries(protocol, radiologist, 
     client.get(reverse("annotation:read-next", args=[protocol.pk]))
     with django_assert_max_num_queries(CONFIRM_AND_NEXT_MAX) as captured:
         response = _confirm_and_next(client, first)
-    assert response.status_code == 200 and response["HX-Push-Url"] == reverse("annotation:read-study", args=[second.pk])
+    assert response.status_code == 200
+    assert response["HX-Push-Url"] == reverse("annotation:read-study", args=[second.pk])
     # Twelve more labels, each with a soft label: the same number of statements.
     _more_labels(protocol, labels, [second, third], 12)
     second.refresh_from_db()

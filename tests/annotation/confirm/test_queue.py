@@ -55,7 +55,9 @@ def test_two_readers_are_never_handed_the_same_slot(protocol, radiologist, reade
     make_study(informativeness=0.8)
     first = queue_next(protocol=protocol, reader=radiologist)
     second = queue_next(protocol=protocol, reader=reader2)
-    assert first is not None and second is not None and first != second
+    assert first is not None
+    assert second is not None
+    assert first != second
 
 
 def test_a_leased_study_is_nobody_elses_until_the_lease_expires(protocol, radiologist, reader2, make_study):

@@ -47,7 +47,8 @@ def test_a_study_whose_read_disagreed_with_the_engine_comes_before_a_more_inform
     disputed = make_study(informativeness=0.1)
     untouched = make_study(informativeness=0.9)
     _confirm(disputed, radiologist, DISAGREE)
-    assert _priority(disputed) == PRIORITY_DISAGREED and _priority(untouched) == PRIORITY_UNTOUCHED
+    assert _priority(disputed) == PRIORITY_DISAGREED
+    assert _priority(untouched) == PRIORITY_UNTOUCHED
     assert queue_next(protocol=two_readers, reader=reader2) == disputed
 
 
@@ -88,7 +89,8 @@ def test_a_correction_and_an_undo_recompute_the_priority(two_readers, radiologis
     assert _priority(study) == PRIORITY_STARTED
     confirmation_undo(confirmation=corrected, reader=radiologist)
     first.refresh_from_db()
-    assert first.is_current and _priority(study) == PRIORITY_DISAGREED
+    assert first.is_current
+    assert _priority(study) == PRIORITY_DISAGREED
     confirmation_undo(confirmation=first, reader=radiologist)
     assert _priority(study) == PRIORITY_UNTOUCHED
 
@@ -108,7 +110,8 @@ def test_a_relabel_keeps_the_queue_priority(two_readers, radiologist, make_study
     _confirm(study, radiologist, DISAGREE)
     counts = relabel_protocol(protocol=two_readers, force=True)
     study.refresh_from_db()
-    assert counts["reports"] == 1 and study.informativeness != 0.123
+    assert counts["reports"] == 1
+    assert study.informativeness != 0.123
     assert study.queue_priority == PRIORITY_DISAGREED
 
 

@@ -51,9 +51,13 @@ def test_two_clients_racing_on_one_study_never_lose_a_write(live_server, protoco
         statuses: list[int] = [0, 0]
         bodies: list[dict] = [{}, {}]
 
-        def worker(index: int) -> None:
+        # This round's barrier, slots and version are bound as defaults, not read from the loop.
+        def worker(
+            index: int, barrier=barrier, statuses=statuses, bodies=bodies, version=version
+        ) -> None:
             barrier.wait()
-            statuses[index], bodies[index] = _post(url, tokens[index], {"labels": {"Pneumothorax": "negative"}, "version": version})
+            body = {"labels": {"Pneumothorax": "negative"}, "version": version}
+            statuses[index], bodies[index] = _post(url, tokens[index], body)
 
         threads = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
         for thread in threads:
@@ -63,7 +67,8 @@ def test_two_clients_racing_on_one_study_never_lose_a_write(live_server, protoco
         outcomes.append(sorted(statuses))
         assert sorted(statuses) == [201, 409], f"round {round_}: {statuses} {bodies}"
         loser = bodies[statuses.index(409)]
-        assert loser["reason"] == "stale_version" and loser["version"] == version + 1
+        assert loser["reason"] == "stale_version"
+        assert loser["version"] == version + 1
     assert outcomes == [[201, 409]] * ROUNDS
     study.refresh_from_db()
     confirmations = Confirmation.objects.filter(study=study)

@@ -19,7 +19,8 @@ def _form(study, **values):
 def test_queue_entry_redirects_to_the_next_study(protocol, radiologist, make_study, client_for):
     study = make_study()
     response = client_for(radiologist).get(reverse("annotation:read-next", args=[protocol.pk]))
-    assert response.status_code == 302 and response.url == reverse("annotation:read-study", args=[study.pk])
+    assert response.status_code == 302
+    assert response.url == reverse("annotation:read-study", args=[study.pk])
 
 
 def test_study_page_highlights_evidence_and_audits_the_read(protocol, radiologist, make_study, client_for):
@@ -29,8 +30,10 @@ def test_study_page_highlights_evidence_and_audits_the_read(protocol, radiologis
     assert response.status_code == 200
     assert 'class="ev pos lbl-1" data-label="Pleural Effusion"' in html
     assert 'class="ev neg lbl-0" data-label="Pneumothorax"' in html
-    assert "<kbd>Enter</kbd>" in html and 'name="version" value="0"' in html
-    assert 'style="' not in html and "<script>" not in html
+    assert "<kbd>Enter</kbd>" in html
+    assert 'name="version" value="0"' in html
+    assert 'style="' not in html
+    assert "<script>" not in html
     assert AccessEvent.objects.filter(action=AuditAction.REPORT_READ, object_id=str(study.report.pk)).count() == 1
 
 
@@ -40,7 +43,8 @@ def test_report_text_is_escaped(protocol, radiologist, make_study, client_for):
     study.report.sections = [["findings", 0, len(study.report.text)]]
     study.report.save()
     html = client_for(radiologist).get(reverse("annotation:read-study", args=[study.pk])).content.decode()
-    assert "<script>alert(1)" not in html and "&lt;script&gt;" in html
+    assert "<script>alert(1)" not in html
+    assert "&lt;script&gt;" in html
 
 
 def test_confirm_form_without_js_saves_and_redirects_to_the_queue(protocol, radiologist, labels, make_study, client_for):
@@ -49,7 +53,8 @@ def test_confirm_form_without_js_saves_and_redirects_to_the_queue(protocol, radi
     response = client.post(
         reverse("annotation:read-confirm", args=[study.pk]), _form(study, **{f"label_{labels['Pneumothorax'].pk}": "positive"})
     )
-    assert response.status_code == 302 and response.url == reverse("annotation:read-next", args=[protocol.pk])
+    assert response.status_code == 302
+    assert response.url == reverse("annotation:read-next", args=[protocol.pk])
     confirmation = Confirmation.objects.get(study=study)
     assert confirmation.labels.get(label=labels["Pneumothorax"]).value == "positive"
     assert confirmation.time_spent_ms is None
@@ -64,7 +69,8 @@ def test_confirm_with_htmx_swaps_in_the_next_study_and_pushes_its_url(protocol, 
     assert response.status_code == 200
     assert response["HX-Push-Url"] == reverse("annotation:read-study", args=[second.pk])
     html = response.content.decode()
-    assert html.lstrip().startswith('<section id="read-panel"') and "<html" not in html
+    assert html.lstrip().startswith('<section id="read-panel"')
+    assert "<html" not in html
     assert f"Saved study {first.pk}." in html
 
 
@@ -84,7 +90,8 @@ def test_an_invalid_value_is_answered_400_and_nothing_saved(protocol, radiologis
     study = make_study()
     field = f"label_{labels['Cardiomegaly'].pk}"
     response = client_for(radiologist).post(reverse("annotation:read-confirm", args=[study.pk]), _form(study, **{field: "bogus"}))
-    assert response.status_code == 400 and "Cardiomegaly" in response.content.decode()
+    assert response.status_code == 400
+    assert "Cardiomegaly" in response.content.decode()
     assert not Confirmation.objects.exists()
 
 
@@ -98,14 +105,17 @@ def test_skip_moves_on_and_undo_brings_the_study_back(protocol, radiologist, mak
     client.post(reverse("annotation:read-confirm", args=[second.pk]), _form(second))
     confirmation = Confirmation.objects.get(study=second)
     response = client.post(reverse("annotation:read-undo", args=[confirmation.pk]))
-    assert response.status_code == 302 and response.url == reverse("annotation:read-study", args=[second.pk])
+    assert response.status_code == 302
+    assert response.url == reverse("annotation:read-study", args=[second.pk])
     second.refresh_from_db()
-    assert second.review_state == ReviewState.OPEN and second.reads_done == 0
+    assert second.review_state == ReviewState.OPEN
+    assert second.reads_done == 0
 
 
 def test_empty_queue_page(protocol, radiologist, labels, client_for):
     response = client_for(radiologist).get(reverse("annotation:read-next", args=[protocol.pk]))
-    assert response.status_code == 200 and "Nothing left to read" in response.content.decode()
+    assert response.status_code == 200
+    assert "Nothing left to read" in response.content.decode()
 
 
 @pytest.mark.parametrize("who", ["outsider", "expired_member", "scientist"])
@@ -120,7 +130,8 @@ def test_read_pages_are_404_out_of_scope(request, who, protocol, make_study, cli
 def test_anonymous_is_sent_to_login(protocol, make_study, client):
     study = make_study()
     response = client.get(reverse("annotation:read-study", args=[study.pk]))
-    assert response.status_code == 302 and "/accounts/login/" in response.url
+    assert response.status_code == 302
+    assert "/accounts/login/" in response.url
 
 
 def test_confirm_rejects_get(protocol, radiologist, make_study, client_for):
@@ -146,7 +157,9 @@ def test_disagreement_shows_on_agreement_page_and_in_the_adjudication_queue(
     queue = curator_client.get(reverse("annotation:adjudication-queue", args=[protocol.pk])).content.decode()
     assert reverse("annotation:adjudication-study", args=[study.pk]) in queue
     page = curator_client.get(reverse("annotation:adjudication-study", args=[study.pk])).content.decode()
-    assert "radiologist" in page and "reader2" in page and 'class="differs"' in page
+    assert "radiologist" in page
+    assert "reader2" in page
+    assert 'class="differs"' in page
     response = curator_client.post(reverse("annotation:adjudication-study", args=[study.pk]), _form(study, **{field: "positive"}))
     assert response.status_code == 302
     study.refresh_from_db()

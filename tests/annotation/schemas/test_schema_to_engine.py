@@ -4,7 +4,12 @@ import pytest
 
 from annotation.engine import Labeler
 from annotation.models import PhraseKind
-from annotation.services.schemas import labeler_for_schema, schema_import_yaml, schema_sync_builtin, schema_to_engine
+from annotation.services.schemas import (
+    labeler_for_schema,
+    schema_import_yaml,
+    schema_sync_builtin,
+    schema_to_engine,
+)
 from tests.annotation.factories import LabelFactory, LabelSchemaFactory, PhraseFactory
 
 pytestmark = pytest.mark.django_db

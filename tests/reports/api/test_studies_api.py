@@ -38,7 +38,8 @@ def test_list_is_paginated_scoped_and_carries_no_report_text(api, study, other_p
     assert body["count"] == 1
     (row,) = body["results"]
     assert set(row) == LIST_KEYS
-    assert row["id"] == study.pk and row["protocol"] == study.protocol_id
+    assert row["id"] == study.pk
+    assert row["protocol"] == study.protocol_id
     assert row["protocol_irb"] == study.protocol.irb_number
     assert "pleural" not in response.content.decode()
     assert not any("reports_report" in q["sql"] for q in queries.captured_queries)

@@ -102,8 +102,8 @@ def test_an_oversize_upload_is_refused(client_for, curator, protocol, settings, 
 
 
 def test_the_nav_shows_import_only_to_importers(client_for, curator, radiologist):
-    assert URL in client_for(curator).get(reverse("reports:home")).content.decode()
-    assert URL not in client_for(radiologist).get(reverse("reports:home")).content.decode()
+    assert URL in client_for(curator).get(reverse("home")).content.decode()
+    assert URL not in client_for(radiologist).get(reverse("home")).content.decode()
 
 
 def test_the_upload_handler_stops_reading_past_the_limit(client_for, curator, protocol, settings, delay):

@@ -8,7 +8,6 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from reports.apps import IMPORT_JOB
 from reports.models import AccessEvent, AuditAction, Job, JobStatus, Study
 from reports.services.imports import report_import_enqueue
 from reports.tasks import import_reports, reap_jobs

@@ -6,8 +6,8 @@ import hashlib
 
 import pytest
 
-from reports.apps import IMPORT_JOB
 from annotation.engine.sections import split_sections
+from reports.apps import IMPORT_JOB
 from reports.models import AccessEvent, AuditAction, Job, JobStatus, Patient, Report, Study
 from reports.services.imports import ImportRejected, report_import
 from tests.reports.factories import ReportFactory, StudyFactory
@@ -49,7 +49,8 @@ def test_it_writes_one_audit_row_without_phi(protocol, curator, write_file):
     event = AccessEvent.objects.get(action=AuditAction.REPORT_IMPORT)
     assert (event.user, event.protocol, event.channel) == (curator, protocol, "page")
     assert event.detail == {"created": 3, "updated": 0, "unchanged": 0, "format": "csv", "job": None}
-    assert "A1" not in str(event.detail) and "P1" not in str(event.detail)
+    assert "A1" not in str(event.detail)
+    assert "P1" not in str(event.detail)
 
 
 BAD_FILES = {

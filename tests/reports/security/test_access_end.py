@@ -13,7 +13,13 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from reports.services.access import membership_revoke
-from tests.reports.factories import MembershipFactory, ProtocolFactory, ReportFactory, StudyFactory, UserFactory
+from tests.reports.factories import (
+    MembershipFactory,
+    ProtocolFactory,
+    ReportFactory,
+    StudyFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

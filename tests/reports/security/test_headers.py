@@ -104,11 +104,14 @@ def test_hsts_is_absent_without_https(client, radiologist):
 
 
 def test_production_settings_set_hsts_for_a_year():
-    from config.settings import production  # noqa: F401  (needs SECRET_KEY; set by the fixture below)
+    from config.settings import (
+        production,  # noqa: F401  (needs SECRET_KEY; set by the fixture below)
+    )
 
     assert production.SECURE_HSTS_SECONDS >= 31536000
     assert production.SECURE_SSL_REDIRECT is True
-    assert production.SESSION_COOKIE_SECURE and production.CSRF_COOKIE_SECURE
+    assert production.SESSION_COOKIE_SECURE
+    assert production.CSRF_COOKIE_SECURE
 
 
 @pytest.fixture(autouse=True)

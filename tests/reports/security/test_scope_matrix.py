@@ -120,6 +120,10 @@ def test_route_answers_only_within_scope(route_name, world):
                     problems.append(f"{where} (method should not succeed)")
                 if route.shows_canary and method == "GET" and who in may_see and CANARY["accession"] not in body:
                     problems.append(f"{where} does not show a member their own study (the leak check is blind)")
+            elif who in {f"member:{role}" for role in route.denied}:
+                # On the protocol in a role that may not: 403 (405 for a method the route lacks).
+                if status not in ((403,) if method in route.ok else (403, 405)):
+                    problems.append(f"{where} (expected 403 for this role)")
             elif method in route.ok:
                 if status != 404:
                     problems.append(f"{where} (expected 404 out of scope)")

@@ -28,7 +28,8 @@ def test_pages_of_two_cover_everything_across_the_null_boundary(radiologist, pro
         if page.next_after is None:
             break
         after = page.next_after
-    assert seen == list(qs) and len(seen) == len(studies)
+    assert seen == list(qs)
+    assert len(seen) == len(studies)
     last = study_page(queryset=qs, after=seen[-3].pk, size=2)
     back = study_page(queryset=qs, before=last.items[0].pk, size=2)
     assert back.items == seen[-4:-2]

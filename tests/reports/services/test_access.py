@@ -7,7 +7,12 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from reports.models import AccessEvent, AuditAction, Membership, ProtocolStatus, Role
-from reports.services.access import membership_change, membership_grant, membership_revoke, protocol_save
+from reports.services.access import (
+    membership_change,
+    membership_grant,
+    membership_revoke,
+    protocol_save,
+)
 from tests.reports.factories import MembershipFactory, ProtocolFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +108,8 @@ def test_protocol_save_audits_creation_and_only_changed_fields(admin_user):
     protocol = ProtocolFactory.build(status=ProtocolStatus.DRAFT, approved_on=None, expires_on=None)
     protocol_save(actor=admin_user, protocol=protocol)
     created = _events(AuditAction.PROTOCOL_CHANGE)
-    assert len(created) == 1 and created[0].detail["created"] is True
+    assert len(created) == 1
+    assert created[0].detail["created"] is True
 
     protocol.status, protocol.approved_on = ProtocolStatus.APPROVED, TODAY
     protocol_save(actor=admin_user, protocol=protocol)

@@ -75,4 +75,5 @@ def test_audit_log_is_read_only_in_the_admin(client_for, admin_user, radiologist
     assert client.get("/admin/reports/accessevent/add/").status_code == 403
     assert client.get(f"/admin/reports/accessevent/{event.pk}/delete/").status_code == 403
     page = client.get(f"/admin/reports/accessevent/{event.pk}/change/")
-    assert page.status_code == 200 and b'name="_save"' not in page.content
+    assert page.status_code == 200
+    assert b'name="_save"' not in page.content

@@ -1,0 +1,128 @@
+"""The phrase-preview benchmark: preview an edit over N reports, save it, relabel, compare.
+
+Builds N synthetic reports in a throwaway protocol read with the built-in chexpert schema,
+relabels them once (not timed), then for one edit of one label: previews it (timed: compiling
+the new labeler, finding candidate reports, running the engine over them, comparing with the
+stored soft labels), saves it (the job runs here), relabels (timed) and checks that the studies
+whose soft labels changed are exactly the preview's list. The built-in schema's phrases are put
+back afterwards, the protocol is deleted unless `keep`.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from annotation.apps import RELABEL_JOB
+from annotation.models import Label, PhraseChange, SoftLabel
+from annotation.selectors.phrase_preview import phrase_preview
+from annotation.services.phrases import (
+    PhraseEdit,
+    _plan_write,
+    engine_schema_after,
+    phrase_change_save,
+    phrase_edit_plan,
+    phrase_revert_plan,
+)
+from annotation.services.relabel import relabel_protocol
+from annotation.services.schemas import labeler_for_schema, schema_for_protocol, schema_to_engine
+from benchmarks.relabel import _make_protocol
+from reports.models import Job, Protocol, Report, Study
+from reports.services.jobs import job_start, job_succeed
+
+DEFAULT_LABEL = "Pleural Effusion"
+DEFAULT_ADD = ("pleural collection", "fluid collection")
+DEFAULT_DISABLE = ("hydrothorax",)
+
+
+def _relabel(protocol: Protocol, job: Job | None = None) -> tuple[dict[str, Any], float]:
+    started = time.monotonic()
+    job = job_start(job_id=(job or Job.objects.create(kind=RELABEL_JOB, protocol=protocol)).pk)
+    counts = relabel_protocol(protocol=protocol, job=job)
+    job_succeed(job=job, result=counts)
+    return counts, time.monotonic() - started
+
+
+def _snapshot(protocol: Protocol) -> dict[tuple[int, int], tuple[Any, ...]]:
+    rows = SoftLabel.objects.filter(report__study__protocol=protocol).values_list(
+        "report__study_id", "label_id", "value", "p", "evidence"
+    )
+    return {(study, label): (value, p, evidence) for study, label, value, p, evidence in rows.iterator(chunk_size=10_000)}
+
+
+def bench_preview(
+    *,
+    count: int,
+    write: Callable[[str], None],
+    label_name: str = DEFAULT_LABEL,
+    add: tuple[str, ...] = DEFAULT_ADD,
+    disable: tuple[str, ...] = DEFAULT_DISABLE,
+    seed: int = 0,
+    keep: bool = False,
+) -> bool:
+    """Run the benchmark; return True when the relabel changed exactly the previewed studies."""
+    protocol = _make_protocol(count, seed, write)
+    change: PhraseChange | None = None
+    try:
+        schema = schema_for_protocol(protocol)
+        counts, seconds = _relabel(protocol)
+        write(f"initial relabel: {counts['reports']} reports in {seconds:.1f} s (not the benchmark)")
+        label = Label.objects.get(schema=schema, name=label_name)
+        edit = PhraseEdit(add=add, disable=disable)
+        write(f"edit on {label_name!r}: add {list(add)}, disable {list(disable)}")
+
+        started = time.monotonic()
+        cpu = time.process_time()
+        old_schema = schema_to_engine(schema)
+        labeler_for_schema(old_schema)  # a worker keeps the current labeler compiled
+        plan = phrase_edit_plan(protocol=protocol, label=label, edit=edit)
+        new_schema = engine_schema_after(protocol=protocol, plan=plan)
+        compiled = time.monotonic()
+        labeler_for_schema(new_schema)
+        compiled = time.monotonic() - compiled
+        preview = phrase_preview(protocol=protocol, old_schema=old_schema, new_schema=new_schema)
+        seconds = time.monotonic() - started
+        cpu = time.process_time() - cpu
+        write(
+            f"preview: {seconds:.2f} s ({compiled:.2f} s compiling the new labeler, {preview.elapsed_ms / 1000:.2f} s "
+            f"finding and reading candidates), {cpu:.2f} s CPU here; {preview.candidates} of {preview.reports} reports "
+            f"read by the engine ({preview.flagged_words} flagged words), {preview.stale} stale"
+        )
+        write(f"preview says: {preview.changed} studies change; transitions {preview.transitions()}")
+
+        before = _snapshot(protocol)
+        change = phrase_change_save(protocol=protocol, plan=plan, actor=None, reason="bench_preview", enqueue=lambda _pk: None)
+        counts, seconds = _relabel(protocol, change.job)
+        write(f"relabel after saving: {counts['reports']} reports in {seconds:.2f} s ({counts['written']} written, "
+              f"{counts['removed']} removed, {counts['unchanged']} unchanged)")
+        after = _snapshot(protocol)
+        changed = sorted({key[0] for key in before.keys() | after.keys() if before.get(key) != after.get(key)})
+        same = changed == preview.studies
+        if same:
+            write(f"verified: the relabel changed exactly the {len(changed)} previewed studies")
+        else:
+            missed = sorted(set(changed) - set(preview.studies))[:10]
+            extra = sorted(set(preview.studies) - set(changed))[:10]
+            write(f"MISMATCH: relabel changed {len(changed)} studies, preview listed {preview.changed}; "
+                  f"missed {missed}, extra {extra}")
+        return same
+    finally:
+        if change is not None:
+            # Put the built-in schema's phrases back as they were; the change's history goes with the protocol.
+            _plan_write(phrase_revert_plan(change=change))
+            PhraseChange.objects.filter(pk=change.pk).delete()
+        if not keep:
+            _drop_data(protocol)
+
+
+def _drop_data(protocol: Protocol) -> None:
+    """Delete the benchmark's reports, studies, soft labels and jobs, bottom-up.
+
+    The protocol row stays (renamed as closed): the saved change wrote an audit row that points
+    at it, and the audit log is append-only (a delete would have to null that pointer).
+    """
+    SoftLabel.objects.filter(report__study__protocol=protocol).delete()
+    Report.objects.filter(study__protocol=protocol).delete()
+    Study.objects.filter(protocol=protocol).delete()
+    Job.objects.filter(protocol=protocol).delete()
+    Protocol.objects.filter(pk=protocol.pk).update(title="relabel benchmark (data deleted)")

@@ -1,0 +1,2 @@
+"""DRF input and output shapes, one module per area."""
+from __future__ import annotations
