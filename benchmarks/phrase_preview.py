@@ -61,6 +61,12 @@ def bench_preview(
     keep: bool = False,
 ) -> bool:
     """Run the benchmark; return True when the relabel changed exactly the previewed studies."""
+    # Check the edit before building N reports (PhraseEditInvalid names what is wrong).
+    unsaved = Protocol()
+    phrase_edit_plan(
+        protocol=unsaved, label=Label.objects.get(schema=schema_for_protocol(unsaved), name=label_name),
+        edit=PhraseEdit(add=add, disable=disable),
+    )
     protocol = _make_protocol(count, seed, write)
     change: PhraseChange | None = None
     try:

@@ -66,6 +66,11 @@ KIND_SENT = "S"
 # Tokens that end a sentence. Line breaks are whitespace tokens; "vs." / "Dr." stay one token.
 _SENT_TOKENS = (".", "!", "\n", "\n\n", "\n\n\n", " \n", "\n ", "\n  ", " \n\n", "\n\n ", "\r\n")
 _BLOCKER_LABEL = "\x00no-finding-blocker"
+# Unseen segments of a report are tokenised as one text joined by this: a whitespace token that
+# is no tokenizer special case ("\n" is one, and a special case stops spaCy caching the rest).
+_JOIN = "\n\n"
+_JOIN_LEN = len(_JOIN)
+_EMPTY_ENTRY: tuple[tuple[tuple[Any, ...], ...], bool] = ((), False)
 
 
 class Labeler:
@@ -241,25 +246,55 @@ class Labeler:
 
         Radiologists reuse sentences verbatim ("No pneumothorax.", "The lungs are clear."), and
         every ConText decision stays inside a sentence, so the whole analysis of a segment
-        (tokens, matches, decisions) is memoised by its text: only unseen sentences reach spaCy.
-        Segments never cross a section boundary; ignored sections are not analysed at all.
+        (tokens, matches, decisions) is memoised by its text: only unseen sentences reach spaCy,
+        and those of one report reach it together (one tokenizer and one matcher call, see
+        ``_analyse_missing``). Segments never cross a section boundary; ignored sections are
+        not analysed at all.
         """
         ignored = self._ignored
         cache = self._segment_cache
-        by_label: dict[str, list[Mention]] = {}
-        blocked = False
+        cache_get = cache.get
+        headed = bool(self._headed_organs)
+        # (start, section name, cache key, cached entry or None) of each segment, in text order
+        segs: list[list[Any]] = []
+        missing: dict[Any, tuple[str, frozenset[str] | None]] = {}
+        finditer = _SEGMENT_RE.finditer
         for section in split_sections(text):
-            if section.name in ignored:
-                continue
             sec_name = section.name
-            organs = section.organs if self._headed_organs else None
+            if sec_name in ignored:
+                continue
+            organs = section.organs if headed else None
             pos = section.start
             stop = section.end
-            for sep in _SEGMENT_RE.finditer(text, pos, stop):
-                blocked |= self._add_segment(text, pos, sep.start(), sec_name, cache, by_label, organs)
+            bounds = []
+            for sep in finditer(text, pos, stop):
+                bounds.append((pos, sep.start()))
                 pos = sep.end()
             if pos < stop:
-                blocked |= self._add_segment(text, pos, stop, sec_name, cache, by_label, organs)
+                bounds.append((pos, stop))
+            for a, b in bounds:
+                segment = text[a:b]
+                key: Any = (organs, segment) if organs else segment
+                entry = cache_get(key)
+                if entry is None and key not in missing:
+                    missing[key] = (segment, organs)
+                segs.append([a, sec_name, key, entry])
+        fresh = self._analyse_missing(missing) if missing else None
+        by_label: dict[str, list[Mention]] = {}
+        blocked = False
+        for a, sec_name, key, entry in segs:
+            if entry is None:
+                entry = fresh[key]  # type: ignore[index]
+            items, seg_blocked = entry
+            if seg_blocked:
+                blocked = True
+            for label, value, prior, probable, rs, re_, surface, phrase, mods in items:
+                mention = Mention(label, value, prior, probable, Evidence(a + rs, a + re_, surface, phrase, list(mods), sec_name))
+                found = by_label.get(label)
+                if found is None:
+                    by_label[label] = [mention]
+                else:
+                    found.append(mention)
         results: dict[str, LabelResult] = {}
         order = self._label_order
         for label in sorted(by_label, key=order.__getitem__):
@@ -272,6 +307,74 @@ class Labeler:
                 results[nf.label] = no_finding_result(others)
                 results = {k: results[k] for k in sorted(results, key=order.__getitem__)}
         return results
+
+    def _analyse_missing(self, missing: dict[Any, tuple[str, frozenset[str] | None]]) -> dict[Any, Any]:
+        """Analyse the segments of one report the cache lacks; store and return {key: entry}.
+
+        The segments that may hold a mention are tokenised and matched together: joined by
+        "\n" (a whitespace token of its own between segments that neither start nor end with
+        whitespace, so each segment's tokens are exactly those it gets alone), one tokenizer
+        call, one matcher call, matches crossing a separator dropped. Segments with whitespace
+        at an edge take the one-segment path. Same entries as ``_analyse`` on each segment.
+        """
+        cache = self._segment_cache
+        prefilter = self._prefilter
+        speller_scan = self._speller.scan
+        vocab = self._nlp.vocab
+        fresh: dict[Any, Any] = {}
+        joint: list[tuple[Any, str, frozenset[str] | None]] = []
+        for key, (segment, organs) in missing.items():
+            if not segment.strip() or (prefilter is not None and not prefilter.may_match(segment)):
+                fresh[key] = _EMPTY_ENTRY
+                continue
+            if segment[0].isspace() or segment[-1].isspace():
+                fresh[key] = self._analyse(segment, organs)
+                continue
+            for raw, norm in speller_scan(segment):
+                for form in {raw, *casings(raw.lower())}:
+                    vocab[form].norm_ = norm
+            joint.append((key, segment, organs))
+        if len(joint) == 1:
+            key, segment, organs = joint[0]
+            doc = self._tokenizer(segment)
+            matches = self._matcher(doc)
+            fresh[key] = self._mentions(segment, doc, matches, organs) if matches else _EMPTY_ENTRY
+        elif joint:
+            doc = self._tokenizer(_JOIN.join([seg for _k, seg, _o in joint]))
+            matches = self._matcher(doc)
+            # Each separator is one whitespace token, and a sentence-end match: find them there.
+            sep_chars: set[int] = set()
+            char = 0
+            for _k, seg, _o in joint[:-1]:
+                char += len(seg)
+                sep_chars.add(char)
+                char += _JOIN_LEN
+            sent_key = self._sent_key
+            seps = sorted(s for key_id, s, _e in matches if key_id == sent_key and doc[s].idx in sep_chars)
+            if len(seps) != len(sep_chars) or len(set(seps)) != len(seps):
+                raise AssertionError("joined segments: separator tokens not found")
+            seg_t0 = [0, *(t + 1 for t in seps)]
+            seg_t1 = [*seps, len(doc)]
+            per_seg: list[list[tuple[int, int, int]]] = [[] for _ in joint]
+            bisect_right = bisect.bisect_right
+            for key_id, s, e in matches:
+                i = bisect_right(seg_t0, s) - 1
+                t1 = seg_t1[i]
+                if s < t1 and e <= t1:
+                    t0 = seg_t0[i]
+                    per_seg[i].append((key_id, s - t0, e - t0))
+            for i, (key, seg, organs) in enumerate(joint):
+                found = per_seg[i]
+                if found:
+                    t0 = seg_t0[i]
+                    fresh[key] = self._mentions(seg, doc[t0 : seg_t1[i]], found, organs, doc[t0].idx)
+                else:
+                    fresh[key] = _EMPTY_ENTRY
+        for key, entry in fresh.items():
+            if len(cache) >= _SEGMENT_CACHE_SIZE:
+                cache.clear()
+            cache[key] = entry
+        return fresh
 
     def _add_segment(
         self,
@@ -287,6 +390,7 @@ class Labeler:
 
         ``organs``: the organs named by the section's heading; organ-heading terms ("lesion" for
         "hepatic lesion") count only there, so such segments are cached under (organs, text).
+        (One segment at a time; ``_label_text`` does the same for a whole report.)
         """
         segment = text[a:b]
         key: Any = (organs, segment) if organs else segment
@@ -312,9 +416,9 @@ class Labeler:
     ) -> tuple[tuple[tuple[Any, ...], ...], bool]:
         """Tokens, matches and ConText decisions of one segment (offsets relative to it)."""
         if not segment.strip():
-            return (), False
+            return _EMPTY_ENTRY
         if self._prefilter is not None and not self._prefilter.may_match(segment):
-            return (), False  # no pattern can match: skip spaCy (exact, see prefilter.py)
+            return _EMPTY_ENTRY  # no pattern can match: skip spaCy (exact, see prefilter.py)
         vocab = self._nlp.vocab
         for raw, norm in self._speller.scan(segment):
             for form in {raw, *casings(raw.lower())}:
@@ -322,15 +426,21 @@ class Labeler:
         doc = self._tokenizer(segment)
         matches = self._matcher(doc)
         if not matches:
-            return (), False
+            return _EMPTY_ENTRY
         return self._mentions(segment, doc, matches, organs)
 
     def _mentions(
-        self, text: str, doc: Any, matches: list[tuple[int, int, int]], organs: frozenset[str] | None = None
+        self,
+        text: str,
+        doc: Any,
+        matches: list[tuple[int, int, int]],
+        organs: frozenset[str] | None = None,
+        base: int = 0,
     ) -> tuple[tuple[tuple[Any, ...], ...], bool]:
         """Split matches into targets / exclusions / triggers / sentence ends, then decide each.
 
-        ``text`` is one segment (inside one section). Returns (items, blocked), each item
+        ``text`` is one segment (inside one section); ``doc`` its tokens (a Doc, or a Span of a
+        longer Doc whose characters start at ``base``). Returns (items, blocked), each item
         (label, value, prior, probable, start, end, surface, phrase, modifiers).
         """
         key_info = self._key_info
@@ -418,7 +528,7 @@ class Labeler:
         precision = self._precision
         exact_forms = self._exact_forms
         n_tokens = len(doc)
-        starts = TokenStarts(doc)  # offsets read on demand (to_array costs more than a few reads)
+        starts = TokenStarts(doc, base)  # offsets read on demand (to_array costs more than a few reads)
         text_len = len(text)
 
         def end_char(e: int) -> int:

@@ -86,15 +86,19 @@ class TokenStarts:
 
     A segment's analysis needs the offsets of a few tokens only (match edges, comma checks);
     ``doc.to_array(IDX).tolist()`` builds a NumPy array for all of them (~20 us a segment).
+
+    ``doc`` may be a Span of a longer Doc: ``base`` (the character offset where its text starts
+    in that Doc) makes the offsets relative to the span's own text.
     """
 
-    __slots__ = ("_doc",)
+    __slots__ = ("_base", "_doc")
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, doc: Doc, base: int = 0) -> None:
         self._doc = doc
+        self._base = base
 
     def __getitem__(self, i: int) -> int:
-        return self._doc[i].idx
+        return self._doc[i].idx - self._base
 
 
 def casings(word: str) -> tuple[str, ...]:
