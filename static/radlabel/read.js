@@ -73,8 +73,14 @@
     var status = event.detail.xhr.status;
     if (status === 409 || status === 400) { event.detail.shouldSwap = true; event.detail.isError = false; }
   });
-  document.addEventListener("htmx:beforeRequest", function () { busy = true; });
-  document.addEventListener("htmx:afterRequest", function () { busy = false; });
+  // Only the panel's own actions make it busy: the image strip loads beside the report after
+  // every swap, and a key pressed meanwhile must still confirm.
+  function panelAction(event) {
+    var elt = event.detail && event.detail.elt;
+    return !(elt && elt.closest && elt.closest("#study-images"));
+  }
+  document.addEventListener("htmx:beforeRequest", function (event) { if (panelAction(event)) { busy = true; } });
+  document.addEventListener("htmx:afterRequest", function (event) { if (panelAction(event)) { busy = false; } });
 
   // Hide the undo bar when its window closes (the server refuses late undos anyway).
   function watchUndo() {
