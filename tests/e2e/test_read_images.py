@@ -32,7 +32,12 @@ def test_reader_scrolls_slices_and_switches_presets(page: Page, live_server, set
     page.keyboard.press("2")
     expect(viewer).to_have_attribute("src", f"/series/{series.pk}/slice.png?i=2&preset=lung")
     expect(page.locator(".preset.current")).to_have_text("Lung 2")
-    page.wait_for_function("document.getElementById('viewer-image').complete && document.getElementById('viewer-image').naturalWidth > 0")
+    # Polled from here: wait_for_function would evaluate a string, which the page's CSP forbids.
+    for _ in range(50):
+        if viewer.evaluate("img => img.complete && img.naturalWidth > 0"):
+            break
+        page.wait_for_timeout(100)
+    assert viewer.evaluate("img => img.naturalWidth") > 0
     page.keyboard.press(",")
     expect(page.locator("#viewer-position")).to_have_text("Slice 2 / 6")
     slices = {event.detail["slice"] for event in AccessEvent.objects.filter(action=AuditAction.IMAGE_READ)}
