@@ -184,6 +184,11 @@ IMAGE_CACHE_DIR = Path(os.environ.get("IMAGE_CACHE_DIR", VAR_DIR / "cache" / "im
 # PACS sources by name (reports.services.pacs), JSON: {"main": {"dicomweb": "https://pacs/dicom-web"},
 # "dimse": {"host": "pacs", "port": 104, "ae_title": "PACS", "our_ae_title": "RADLABEL", "our_port": 11113}}
 PACS_SOURCES: dict = json.loads(os.environ.get("PACS_SOURCES", "{}"))
+# Monitoring alerts go out by email (ids only, no PHI). The laptop default prints them in the
+# worker's log rather than dialling an SMTP server that is not there; production sets SMTP.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "radlabel@localhost")
 # Uploads above this are refused before they reach the importer (SECURITY.md promise 12).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 512 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
