@@ -57,13 +57,12 @@ def can_manage_protocols(user: AbstractBaseUser | AnonymousUser) -> bool:
 def roles_for_user(user: AbstractBaseUser | AnonymousUser) -> frozenset[str]:
     """Every role the user holds today on some protocol they may work on, in one query.
 
-    The same rule as Protocol.objects.visible_to (approved, unexpired protocol; active membership),
-    read once per page for the navigation rather than once per link.
+    Scoped by Protocol.objects.visible_to (one subquery), read once per page for the navigation
+    rather than once per link.
     """
     if not user.is_authenticated:
         return frozenset()
-    today = timezone.localdate()
-    memberships = Membership.objects.active_on(today).filter(
-        user_id=user.pk, protocol__in=Protocol.objects.approved_on(today)
+    memberships = Membership.objects.active_on(timezone.localdate()).filter(
+        user_id=user.pk, protocol__in=Protocol.objects.visible_to(user)
     )
     return frozenset(memberships.values_list("role", flat=True).distinct())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -22,6 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from reports.dicom.deid import BurnedInAnnotation, DeidPolicy, deidentify, remap_uid
+from reports.dicom.files import write_atomic
 from reports.dicom.scan import SeriesScan, StudyScan, scan_folder
 from reports.models import (
     AuditAction,
@@ -93,19 +93,6 @@ def _date_shift(patient: Patient) -> int:
     return shift.days
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=path.parent, prefix=".partial-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, path)
-    finally:
-        Path(partial).unlink(missing_ok=True)
-
-
 def _slice_position(dataset: pydicom.Dataset) -> float | None:
     try:
         orientation = [float(v) for v in dataset.ImageOrientationPatient]
@@ -143,7 +130,7 @@ def _store_series(
             buffer.seek(0)
             data = buffer.read()
         relative = folder / f"{sop_uid}.dcm"
-        _write_atomic(storage / relative, data)
+        write_atomic(storage / relative, data)
         known.add(sop_uid)
         rows.append(DicomInstance(
             sop_instance_uid=sop_uid,

@@ -6,8 +6,6 @@ DICOM storage itself. Every image served is audited like a read of report text.
 """
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pydicom
@@ -15,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
+from reports.dicom.files import write_atomic
 from reports.dicom.render import DEFAULT_PRESET, PRESETS, render_png
 from reports.models import AuditAction, DicomInstance, DicomSeries, Study
 from reports.services.audit import audit_record
@@ -35,11 +34,7 @@ def instance_png(*, study: Study, instance: DicomInstance, preset: str, size: st
         return cached.read_bytes()
     dataset = pydicom.dcmread(dicom_storage_dir(study.protocol) / instance.path)
     data = render_png(dataset, preset=preset, max_side=SIZES[size])
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    handle, partial = tempfile.mkstemp(dir=cached.parent, prefix=".partial-")
-    with os.fdopen(handle, "wb") as out:
-        out.write(data)
-    os.replace(partial, cached)
+    write_atomic(cached, data)
     return data
 
 
