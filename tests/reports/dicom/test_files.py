@@ -14,6 +14,6 @@ def test_it_writes_the_whole_file_and_leaves_no_partial(tmp_path):
 
 def test_a_failed_rename_leaves_nothing_behind(tmp_path):
     (tmp_path / "taken").mkdir()  # a folder where the file should go: the rename fails
-    with pytest.raises(OSError):
+    with pytest.raises(IsADirectoryError):
         write_atomic(tmp_path / "taken", b"data")
     assert [p.name for p in tmp_path.iterdir()] == ["taken"]
