@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
+
+from reports.dicom.values import values_of
 
 METHOD = "PS3.15 E.1 basic; modified dates; patient characteristics"  # LO: 64 characters at most
 # CID 7050 codes for what was done (PS3.16).
@@ -148,9 +149,7 @@ def _clean(dataset: Dataset, policy: DeidPolicy) -> None:
 
 
 def _values(element: DataElement) -> list[str]:
-    if isinstance(element.value, MultiValue | list | tuple):
-        return [str(v) for v in element.value]
-    return [str(element.value)]
+    return [str(value) for value in values_of(element.value)]
 
 
 def _each(element: DataElement, change: Callable[[str], str | None]) -> str | list[str] | None:

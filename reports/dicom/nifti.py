@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pydicom
@@ -157,12 +158,10 @@ def series_volume(frames: Sequence[Frame]) -> tuple[np.ndarray, Volume, tuple[fl
     return np.ascontiguousarray(data.transpose(1, 0, 2)), volume, shared
 
 
-def dicom_to_nifti(series_dir: Path, out_path: Path) -> Volume:
-    """Convert the one series in `series_dir` to `out_path` (.nii or .nii.gz); nothing is written on error."""
+def nifti_image(data: np.ndarray, volume: Volume, scale: tuple[float, float] | None) -> Any:
+    """series_volume's output as a nibabel Nifti1Image (RAS affine in qform and sform, mm)."""
     import nibabel as nib
 
-    frames = read_series(series_dir.iterdir())
-    data, volume, scale = series_volume(frames)
     image = nib.Nifti1Image(data, volume.affine_ras)
     header = image.header
     header.set_xyzt_units("mm")
@@ -170,6 +169,16 @@ def dicom_to_nifti(series_dir: Path, out_path: Path) -> Volume:
     image.set_sform(volume.affine_ras, code=1)
     if scale is not None and scale != (1.0, 0.0):
         header.set_slope_inter(*scale)
+    return image
+
+
+def dicom_to_nifti(series_dir: Path, out_path: Path) -> Volume:
+    """Convert the one series in `series_dir` to `out_path` (.nii or .nii.gz); nothing is written on error."""
+    import nibabel as nib
+
+    frames = read_series(series_dir.iterdir())
+    data, volume, scale = series_volume(frames)
+    image = nifti_image(data, volume, scale)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     handle, partial = tempfile.mkstemp(dir=out_path.parent, prefix=".partial-", suffix="".join(out_path.suffixes))
     os.close(handle)

@@ -12,6 +12,8 @@ import zlib
 import numpy as np
 from pydicom.dataset import Dataset
 
+from reports.dicom.values import first_float
+
 # (centre, width) in Hounsfield units, the usual radiology presets.
 PRESETS: dict[str, tuple[float, float]] = {
     "lung": (-600.0, 1500.0),
@@ -34,19 +36,10 @@ def physical_pixels(dataset: Dataset, frame: int | None = None) -> np.ndarray:
     return array.astype(np.float32) * slope + intercept
 
 
-def _first(value: object) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value[0]) if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue" else float(value)  # type: ignore[index, arg-type]
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
 def window_for(dataset: Dataset, pixels: np.ndarray, preset: str) -> tuple[float, float]:
     if preset in PRESETS:
         return PRESETS[preset]
-    centre, width = _first(dataset.get("WindowCenter")), _first(dataset.get("WindowWidth"))
+    centre, width = first_float(dataset.get("WindowCenter")), first_float(dataset.get("WindowWidth"))
     if centre is not None and width and width > 0:
         return centre, width
     low, high = float(np.percentile(pixels, 0.5)), float(np.percentile(pixels, 99.5))

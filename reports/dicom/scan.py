@@ -15,6 +15,8 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
+from reports.dicom.values import joined
+
 MAX_FILE_BYTES = 2 * 1024**3
 
 
@@ -64,10 +66,7 @@ class FolderScan:
 
 
 def _text(dataset: Dataset, keyword: str) -> str:
-    value = dataset.get(keyword, "")
-    if isinstance(value, list | tuple) or type(value).__name__ == "MultiValue":
-        value = "\\".join(str(v) for v in value)
-    return str(value or "").strip()[:128]
+    return joined(dataset.get(keyword)).strip()[:128]
 
 
 def _date(dataset: Dataset, *keywords: str) -> dt.date | None:
@@ -121,7 +120,7 @@ def scan_folder(root: Path) -> FolderScan:
         if not study_uid or not series_uid or not _text(header, "SOPInstanceUID"):
             scan.skipped.append(Skipped(relative, "no Study, Series or SOP Instance UID"))
             continue
-        if not _text(header, "Rows"):
+        if not header.get("Rows"):
             # Headers are read without pixels, so an image is told by the attributes it must have.
             scan.skipped.append(Skipped(relative, f"not an image ({_text(header, 'Modality') or 'no modality'})"))
             continue

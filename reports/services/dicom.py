@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import tempfile
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from django.db import transaction
 
 from reports.dicom.deid import BurnedInAnnotation, DeidPolicy, deidentify, remap_uid
 from reports.dicom.files import write_atomic
+from reports.dicom.integrity import pixel_data_problem
 from reports.dicom.scan import SeriesScan, StudyScan, scan_folder
 from reports.models import (
     AuditAction,
@@ -76,14 +78,29 @@ def _pseudonym(key: bytes, original_patient_id: str) -> str:
     return f"D-{digest[:16]}"
 
 
-def _patient_for(protocol: Protocol, scan: StudyScan, study: Study | None, dicom_settings: DicomSettings) -> Patient:
+def _patient_for(
+    protocol: Protocol, scan: StudyScan, study: Study | None, dicom_settings: DicomSettings,
+    linked_patients: dict[str, Patient],
+) -> Patient:
+    """The study's pseudonymous patient: the report's, else the one a study of the same original
+    patient was linked to (in this import, or in an earlier one when the identity map is kept),
+    else one keyed on the original ID. One patient has one pseudonym and one date shift, so the
+    intervals between their studies survive even when only some have a report yet."""
+    identity = None
+    if dicom_settings.keep_identity_map and scan.patient_id:
+        identity = DicomIdentity.objects.select_related("patient").filter(
+            protocol=protocol, original_patient_id=scan.patient_id[:64]).first()
     if study is not None and study.patient_id is not None:
         patient = study.patient
+    elif scan.patient_id in linked_patients:
+        patient = linked_patients[scan.patient_id]
+    elif identity is not None:
+        patient = identity.patient
     else:
         key = dicom_settings.uid_key.encode()
         patient, _ = Patient.objects.get_or_create(protocol=protocol, pseudonym=_pseudonym(key, scan.patient_id or scan.study_instance_uid))
-    if dicom_settings.keep_identity_map and scan.patient_id:
-        DicomIdentity.objects.get_or_create(protocol=protocol, original_patient_id=scan.patient_id[:64], defaults={"patient": patient})
+    if dicom_settings.keep_identity_map and scan.patient_id and identity is None:
+        DicomIdentity.objects.create(protocol=protocol, original_patient_id=scan.patient_id[:64], patient=patient)
     return patient  # type: ignore[return-value]
 
 
@@ -104,26 +121,53 @@ def _slice_position(dataset: pydicom.Dataset) -> float | None:
     return sum(p * n for p, n in zip(position, normal, strict=True))
 
 
+def _read_whole(path: Path) -> pydicom.Dataset:
+    """The file read in full; ValueError naming the problem when it is damaged or cut short."""
+    with warnings.catch_warnings():
+        # pydicom warns per bad value of a damaged file; the skip list says it once.
+        warnings.simplefilter("ignore")
+        try:
+            dataset = pydicom.dcmread(path)
+        except Exception as exc:
+            raise ValueError(f"corrupt DICOM ({type(exc).__name__})") from None
+    problem = pixel_data_problem(dataset)
+    if problem is not None:
+        raise ValueError(f"corrupt DICOM: {problem}")
+    return dataset
+
+
 def _store_series(
     *, series_scan: SeriesScan, policy: DeidPolicy, key: bytes, storage: Path, folder: Path, known: set[str],
     root: Path, result: DicomImportResult,
 ) -> list[DicomInstance]:
-    """De-identify and store the series' new files; return unsaved instance rows for them."""
+    """De-identify and store the series' new files; return unsaved instance rows for them.
+
+    Counts every usable file in result.instances (new or stored by an earlier import) and lists
+    the others in result.skipped.
+    """
     rows = []
+    read_now: dict[str, str] = {}  # remapped SOP Instance UID -> the file of this import that had it
     for path in series_scan.files:
+        relative_source = str(path.relative_to(root))
         try:
-            dataset = pydicom.dcmread(path)
-        except Exception as exc:
-            result.skipped.append({"path": str(path.relative_to(root)), "reason": f"corrupt DICOM ({type(exc).__name__})"})
+            dataset = _read_whole(path)
+        except ValueError as damaged:
+            result.skipped.append({"path": relative_source, "reason": str(damaged)})
             continue
         sop_uid = remap_uid(str(dataset.SOPInstanceUID), key)
+        if sop_uid in read_now:
+            # A second copy of one instance (an export run twice into one folder): keep the first.
+            result.skipped.append({"path": relative_source, "reason": f"same SOP Instance UID as {read_now[sop_uid]}"})
+            continue
+        read_now[sop_uid] = relative_source
         if sop_uid in known:
+            result.instances += 1
             continue
         position = _slice_position(dataset)
         try:
             deidentify(dataset, policy)
         except BurnedInAnnotation as refused:
-            result.skipped.append({"path": str(path.relative_to(root)), "reason": str(refused)})
+            result.skipped.append({"path": relative_source, "reason": str(refused)})
             continue
         with tempfile.SpooledTemporaryFile(max_size=64 * 1024**2) as buffer:
             dataset.save_as(buffer, enforce_file_format=True)
@@ -132,6 +176,7 @@ def _store_series(
         relative = folder / f"{sop_uid}.dcm"
         write_atomic(storage / relative, data)
         known.add(sop_uid)
+        result.instances += 1
         rows.append(DicomInstance(
             sop_instance_uid=sop_uid,
             instance_number=int(dataset.get("InstanceNumber") or 0) or None,
@@ -151,14 +196,14 @@ def _link(protocol: Protocol, accession: str) -> Study | None:
 
 
 def _import_study(
-    *, protocol: Protocol, scan: StudyScan, dicom_settings: DicomSettings, root: Path, result: DicomImportResult,
+    *, protocol: Protocol, scan: StudyScan, study: Study | None, linked_patients: dict[str, Patient],
+    dicom_settings: DicomSettings, root: Path, result: DicomImportResult,
 ) -> None:
     key = dicom_settings.uid_key.encode()
     study_uid = remap_uid(scan.study_instance_uid, key)
-    study = _link(protocol, scan.accession)
     storage = dicom_storage_dir(protocol)
     with transaction.atomic():
-        patient = _patient_for(protocol, scan, study, dicom_settings)
+        patient = _patient_for(protocol, scan, study, dicom_settings, linked_patients)
         policy = DeidPolicy(
             pseudonym=patient.pseudonym,
             date_offset_days=_date_shift(patient),
@@ -168,7 +213,7 @@ def _import_study(
             private_allowlist=frozenset((str(c), int(e)) for c, e in dicom_settings.private_allowlist),
             allow_burned_in=dicom_settings.allow_burned_in,
         )
-        dicom_study, _ = DicomStudy.objects.get_or_create(
+        dicom_study, study_created = DicomStudy.objects.get_or_create(
             protocol=protocol, study_instance_uid=study_uid,
             defaults={"study": study, "patient": patient, "accession": scan.accession[:64], "study_date": scan.study_date},
         )
@@ -177,7 +222,7 @@ def _import_study(
             dicom_study.save(update_fields=["study"])
         for series_scan in scan.series.values():
             series_uid = remap_uid(series_scan.series_instance_uid, key)
-            series, _ = DicomSeries.objects.get_or_create(
+            series, series_created = DicomSeries.objects.get_or_create(
                 dicom_study=dicom_study, series_instance_uid=series_uid,
                 defaults={
                     "modality": series_scan.modality, "manufacturer": series_scan.manufacturer[:64],
@@ -197,12 +242,18 @@ def _import_study(
                 row.series = series
             DicomInstance.objects.bulk_create(rows)
             series.instances = series.instance_files.count()
+            if series_created and series.instances == 0:
+                # Every file was skipped (corrupt, burned in): no image to show, so no series.
+                series.delete()
+                continue
             series.save(update_fields=["instances"])
             result.series += 1
-            result.instances += len(series_scan.files)
             result.new_instances += len(rows)
             if study is not None:
                 _fill_scanner_fields(study, series_scan)
+        if study_created and not dicom_study.series.exists():
+            dicom_study.delete()  # nothing usable arrived; its files are in the skip list
+            return
     result.studies += 1
     if dicom_study.study_id is not None:
         result.linked += 1
@@ -231,8 +282,14 @@ def dicom_import(
     total = len(scan.studies)
     if job is not None:
         job_progress(job=job, done=0, total=total, message=f"Importing {total} DICOM studies")
-    for done, study_scan in enumerate(scan.studies.values(), start=1):
-        _import_study(protocol=protocol, scan=study_scan, dicom_settings=dicom_settings, root=root, result=result)
+    links = {uid: _link(protocol, study_scan.accession) for uid, study_scan in scan.studies.items()}
+    linked_patients = {
+        study_scan.patient_id: study.patient for uid, study_scan in scan.studies.items()
+        if study_scan.patient_id and (study := links[uid]) is not None and study.patient is not None
+    }
+    for done, (uid, study_scan) in enumerate(scan.studies.items(), start=1):
+        _import_study(protocol=protocol, scan=study_scan, study=links[uid], linked_patients=linked_patients,
+                      dicom_settings=dicom_settings, root=root, result=result)
         if job is not None:
             job_progress(job=job, done=done)
     audit_record(

@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from reports.models import Job, Protocol
 from reports.pacs.dicomweb import FoundStudy, PacsError, qido_studies, wado_retrieve_study
-from reports.pacs.dimse import DimsePeer, c_find_studies, c_move_study
+from reports.pacs.dimse import DimsePeer, c_find_studies, retrieve_study
 from reports.services.dicom import DicomImportResult, dicom_import
 from reports.services.jobs import job_create, job_progress
 
@@ -46,11 +46,14 @@ def pacs_source(name: str) -> dict[str, Any]:
 
 
 def _peer(source: dict[str, Any]) -> DimsePeer:
-    return DimsePeer(
-        host=source["host"], port=int(source["port"]), ae_title=source["ae_title"],
-        our_ae_title=source.get("our_ae_title", "RADLABEL"), our_port=int(source.get("our_port", 11113)),
-        listen_host=source.get("listen_host", "127.0.0.1"),
-    )
+    try:
+        return DimsePeer(
+            host=source["host"], port=int(source["port"]), ae_title=source["ae_title"],
+            our_ae_title=source.get("our_ae_title", "RADLABEL"), our_port=int(source.get("our_port", 11113)),
+            listen_host=source.get("listen_host", "127.0.0.1"), retrieve=source.get("retrieve", "c-move"),
+        )
+    except KeyError as missing:
+        raise PacsError(f"The DIMSE source has no {missing} (PACS_SOURCES needs host, port and ae_title)") from None
 
 
 def pacs_find(*, source_name: str, **filters: str) -> list[FoundStudy]:
@@ -63,7 +66,7 @@ def pacs_find(*, source_name: str, **filters: str) -> list[FoundStudy]:
 def _retrieve(source: dict[str, Any], study_uid: str, out_dir: Path) -> list[Path]:
     if "dicomweb" in source:
         return wado_retrieve_study(source["dicomweb"], study_uid, out_dir)
-    return c_move_study(_peer(source), study_uid, out_dir)
+    return retrieve_study(_peer(source), study_uid, out_dir)
 
 
 def pacs_pull(

@@ -31,11 +31,13 @@ class Command(BaseCommand):
         result = dicom_import(protocol=protocol, root=folder, actor=None, channel="command")
         for skipped in result.skipped:
             self.stderr.write(f"skipped {skipped['path']}: {skipped['reason']}")
+        unlinked = len(result.unlinked)
         self.stdout.write(
-            f"Protocol {protocol.pk}: {result.studies} studies, {result.series} series, {result.instances} instances "
-            f"({result.new_instances} new); {result.linked} linked to a report, {len(result.unlinked)} unlinked"
-            + (f" (DICOM study ids {', '.join(map(str, result.unlinked))})" if result.unlinked else "")
-            + f"; {len(result.skipped)} skipped."
+            f"{protocol.irb_number}: {result.studies} studies, {result.series} series, {result.instances} instances "
+            f"({result.new_instances} new); {result.linked} linked to a report, {unlinked} unlinked"
+            + (f" (no report with their accession number yet; DICOM study ids {', '.join(map(str, result.unlinked))})"
+               if unlinked else "")
+            + f"; {len(result.skipped)} skipped" + (" (one line each)" if result.skipped else "") + "."
         )
         if result.instances == 0:
             raise CommandError("Nothing could be read: no DICOM image in the folder.")

@@ -1,7 +1,8 @@
 """python manage.py pull_pacs --protocol IRB_NUMBER --source NAME ACCESSION [ACCESSION ...]
 
 Finds each accession on a configured PACS (settings.PACS_SOURCES), retrieves its studies over
-DICOMweb or C-MOVE, and imports them like a folder (de-identified, linked, idempotent).
+DICOMweb (WADO-RS) or DIMSE (C-MOVE or C-GET, as the source says), and imports them like a
+folder (de-identified, linked, idempotent).
 """
 from __future__ import annotations
 

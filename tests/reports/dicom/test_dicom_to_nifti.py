@@ -131,3 +131,12 @@ def test_the_command_names_the_inconsistency(tmp_path):
     write_series(tmp_path / "s", positions=[(0, 0, z) for z in (0.0, 1.0, 3.0)], shape=(4, 4, 3))
     with pytest.raises(CommandError, match="Missing slices"):
         call_command("dicom_to_nifti", str(tmp_path / "s"), str(tmp_path / "v.nii.gz"))
+
+
+def test_a_study_folder_is_refused_with_the_series_folders_to_choose_from(tmp_path):
+    write_series(tmp_path / "study" / "ct", shape=(4, 4, 3))
+    write_series(tmp_path / "study" / "scout", shape=(4, 4, 1))
+    with pytest.raises(CommandError, match=r"No DICOM image in the folder \(sub-folders are not read: give one series' "
+                                           r"folder, e\.g\. .*/study/ct; here: ct, scout\)"):
+        call_command("dicom_to_nifti", str(tmp_path / "study"), str(tmp_path / "v.nii.gz"))
+    assert not (tmp_path / "v.nii.gz").exists()
