@@ -148,6 +148,8 @@ ROUTES: dict[str, Route] = {
     "training:cohort-preview": Route("member", object="protocol", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
     "training:cohort-detail": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
     "training:cohort-export": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS, shows_canary=True),
+    # issue 10: converting a cohort's images to NIfTI (a job; the planted cohort has no images).
+    "training:cohort-images-convert": Route("member", object="cohort", ok={"POST": 302}, roles=SCIENTISTS, denied=NOT_SCIENTISTS),
     "api-cohort-list": Route("user", ok={"GET": 200, "POST": 400}),
     "api-cohort-detail": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS),
     "api-cohort-export": Route("member", object="cohort", roles=SCIENTISTS, denied=NOT_SCIENTISTS, shows_canary=True),

@@ -14,6 +14,7 @@ class TrainingConfig(AppConfig):
         from reports.jobs.registry import register_job_kind
 
         register_job_kind("cohort_freeze", label="Cohort freeze", task="training.cohort_tasks.cohort_freeze_task")
+        register_job_kind("cohort_images", label="Cohort images to NIfTI", task="training.cohort_tasks.cohort_images_task")
         from reports.audit_actions import register_audit_action
 
         register_audit_action("cohort.export", label="Exported a cohort")

@@ -15,6 +15,7 @@ urlpatterns: list = [
     path("protocols/<int:protocol_id>/cohorts/preview/", cohort_views.cohort_preview_view, name="cohort-preview"),
     path("cohorts/<int:cohort_id>/", cohort_views.cohort_detail, name="cohort-detail"),
     path("cohorts/<int:cohort_id>/export/", cohort_views.cohort_export, name="cohort-export"),
+    path("cohorts/<int:cohort_id>/images/convert/", cohort_views.cohort_images_convert, name="cohort-images-convert"),
     # training jobs
     path("training/", job_views.job_list, name="job-list"),
     path("training/new/", job_views.job_new, name="job-new"),

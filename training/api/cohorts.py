@@ -80,7 +80,11 @@ class CohortExportApi(APIView):
         operation_id="cohort_export",
         parameters=[CohortExportQuerySerializer],
         responses={(200, "application/x-ndjson"): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY},
-        description="One row per study: study, accession, patient, split, labels, targets, source, p, text. Streamed; audited.",
+        description=(
+            "jsonl / csv: one row per study: study, accession, patient, split, labels, targets, source, p, text. "
+            "nifti-manifest (JSONL) / nifti-manifest-csv: one row per study with a NIfTI volume: study, series_uid, "
+            "path, split, sha256, and the label vector in the cohort's label order. Streamed; audited."
+        ),
     )
     def get(self, request: Request, cohort_id: int) -> StreamingHttpResponse:
         cohort = get_cohort_for_user(request.user, cohort_id)

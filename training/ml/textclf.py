@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from training.ml import metrics
+from training.ml import metrics, registry
 
 MODEL_NAME = "ngram-bag"
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -286,3 +286,20 @@ def load_weights(data: bytes, device: str = "cpu") -> tuple[Any, list[str], Trai
 def predict(model: Any, texts: Sequence[str], *, params: TrainParams, device: str = "cpu") -> np.ndarray:
     """p per text and label, shape (len(texts), n_labels)."""
     return predict_encoded(model, encode(texts, buckets=params.buckets, ngrams=params.ngrams), device=device)
+
+
+def _search_space() -> dict[str, Any]:
+    # The n-gram model's space lives in search.py, which predates the model registry.
+    from training.ml.search import search_space
+
+    return search_space("random")
+
+
+def _fit(*, train_inputs: Sequence[str], val_inputs: Sequence[str], **kwargs: Any) -> tuple[TrainResult, Any]:
+    return train(train_texts=train_inputs, val_texts=val_inputs, **kwargs)
+
+
+registry.register(registry.ModelSpec(
+    name=MODEL_NAME, kind="text", description="Report text: hashed word n-grams, EmbeddingBag (seconds on a CPU)",
+    space=_search_space, params=TrainParams.from_dict, fit=_fit, load=load_weights, predict=predict,
+))

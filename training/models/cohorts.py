@@ -17,6 +17,7 @@ __all__ = [
     "CohortImmutable",
     "CohortSource",
     "CohortStudy",
+    "CohortVolume",
     "Split",
     "UncertainPolicy",
     "AgreementFilter",
@@ -138,3 +139,30 @@ class CohortStudy(_AppendOnly):
 
     def __str__(self) -> str:
         return f"Study {self.study_id} in cohort {self.cohort_id} ({self.split})"
+
+
+class CohortVolume(_AppendOnly):
+    """One study's image volume in a frozen cohort: a NIfTI file converted from one DICOM series.
+
+    Written once per (cohort, study) by training.services.cohort_images; `relpath` is relative to
+    the protocol's DICOM storage folder, `sha256` is of the file's bytes, `shape` the voxel counts
+    (columns, rows, slices) and `spacing` the voxel size in mm, in the same order.
+    """
+
+    cohort = models.ForeignKey(Cohort, on_delete=models.PROTECT, related_name="volumes")
+    study = models.ForeignKey("reports.Study", on_delete=models.PROTECT, related_name="+")
+    series = models.ForeignKey("reports.DicomSeries", on_delete=models.PROTECT, related_name="+")
+    relpath = models.CharField(max_length=255, help_text="Relative to the protocol's DICOM storage folder.")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    shape = models.JSONField(help_text="[columns, rows, slices]")
+    spacing = models.JSONField(help_text="[mm, mm, mm]")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = _AppendOnlyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["cohort", "study_id"]
+        constraints = [models.UniqueConstraint(fields=["cohort", "study"], name="cohortvolume_unique_study")]
+
+    def __str__(self) -> str:
+        return f"Volume of study {self.study_id} in cohort {self.cohort_id}"

@@ -14,7 +14,7 @@ from django.http import Http404
 
 from annotation.permissions import EXPORT_ROLES, can_export
 from reports.models import Protocol
-from training.models import Cohort, CohortStudy, Split
+from training.models import Cohort, CohortStudy, CohortVolume, Split
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 # The cohort roles are annotation's EXPORT_ROLES: building a cohort takes labels out of the app.
 COHORT_ROLES: tuple[str, ...] = EXPORT_ROLES
 EXPORT_FIELDS = ("study", "accession", "patient", "split", "labels", "targets", "source", "p", "text")
+# The NIfTI manifest: opaque ids and pseudonymised UIDs only, then the label vector (CSV: a column
+# per label, in cohort.labels order).
+MANIFEST_FIELDS = ("study", "series_uid", "path", "split", "sha256")
 EXPORT_CHUNK = 1000
 SPLITS = tuple(Split.values)
 
@@ -171,18 +174,33 @@ def _csv(record: Mapping[str, Any]) -> bytes:
     return _csv_row(cells)
 
 
+def _manifest_csv(record: Mapping[str, Any]) -> bytes:
+    targets = ["" if target is None else target for target in record["labels"]]
+    return _csv_row([*(record[key] for key in MANIFEST_FIELDS), *targets])
+
+
 @dataclass(frozen=True)
 class ExportFormat:
     content_type: str
     extension: str
     line: Callable[[Mapping[str, Any]], bytes]
     header: Callable[[Sequence[str]], bytes]
+    name_suffix: str = ""  # in the download's file name, after the cohort's version
 
 
+# Frozen with the cohort: their file SHA-256s are in Cohort.export_sha256.
 EXPORT_FORMATS: dict[str, ExportFormat] = {
     "jsonl": ExportFormat("application/x-ndjson; charset=utf-8", "jsonl", _jsonl, lambda labels: b""),
     "csv": ExportFormat("text/csv; charset=utf-8", "csv", _csv, lambda labels: _csv_row(EXPORT_FIELDS)),
 }
+# Made later, from the volumes converted so far (training.services.cohort_images): no frozen hash.
+MANIFEST_FORMATS: dict[str, ExportFormat] = {
+    "nifti-manifest": ExportFormat("application/x-ndjson; charset=utf-8", "jsonl", _jsonl, lambda labels: b"", "-nifti"),
+    "nifti-manifest-csv": ExportFormat(
+        "text/csv; charset=utf-8", "csv", _manifest_csv, lambda labels: _csv_row([*MANIFEST_FIELDS, *labels]), "-nifti"
+    ),
+}
+ALL_EXPORT_FORMATS: dict[str, ExportFormat] = {**EXPORT_FORMATS, **MANIFEST_FORMATS}
 
 
 def export_line(fmt: str, record: Mapping[str, Any]) -> bytes:
@@ -212,14 +230,44 @@ def cohort_export_records(cohort: Cohort, *, chunk_size: int = EXPORT_CHUNK) -> 
         )
 
 
+def cohort_manifest_records(cohort: Cohort, *, chunk_size: int = EXPORT_CHUNK) -> Iterator[dict[str, Any]]:
+    """One row per study with a NIfTI volume, by study id: path (relative to the protocol's storage
+    folder), label vector (targets in cohort.labels order, None for no target), split, the file's
+    SHA-256, the study id and the (remapped) series UID. No accession, patient or text.
+    """
+    labels = list(cohort.labels)
+    volumes = {
+        study_id: (series_uid, relpath, sha256)
+        for study_id, series_uid, relpath, sha256 in CohortVolume.objects.filter(cohort=cohort).values_list(
+            "study_id", "series__series_instance_uid", "relpath", "sha256"
+        )
+    }
+    rows = (
+        CohortStudy.objects.filter(cohort=cohort)
+        .order_by("study_id")
+        .values_list("study_id", "split", "targets")
+        .iterator(chunk_size=chunk_size)
+    )
+    for study_id, split, targets in rows:
+        # Filtered here, not with `study_id IN (...)`: a large cohort would pass SQLite's limit.
+        if study_id not in volumes:
+            continue
+        series_uid, relpath, sha256 = volumes[study_id]
+        yield {
+            "study": study_id, "series_uid": series_uid, "path": relpath, "split": split,
+            "labels": [targets.get(name) for name in labels], "sha256": sha256,
+        }
+
+
 def cohort_export_stream(cohort: Cohort, fmt: str, *, chunk_size: int = EXPORT_CHUNK) -> Iterator[bytes]:
     """The export file's bytes, a few hundred rows per piece (one piece per yield is too chatty)."""
-    spec = EXPORT_FORMATS[fmt]
+    spec = ALL_EXPORT_FORMATS[fmt]
     header = spec.header(cohort.labels)
     if header:
         yield header
+    records = cohort_manifest_records if fmt in MANIFEST_FORMATS else cohort_export_records
     pieces: list[bytes] = []
-    for record in cohort_export_records(cohort, chunk_size=chunk_size):
+    for record in records(cohort, chunk_size=chunk_size):
         pieces.append(spec.line(record))
         if len(pieces) >= 200:
             yield b"".join(pieces)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from training.models import AgreementFilter, CohortSource, UncertainPolicy
-from training.selectors.cohorts import EXPORT_FORMATS
+from training.selectors.cohorts import ALL_EXPORT_FORMATS
 
 
 class CohortCreateSerializer(serializers.Serializer):
@@ -62,4 +62,4 @@ class CohortListQuerySerializer(serializers.Serializer):
 
 
 class CohortExportQuerySerializer(serializers.Serializer):
-    format = serializers.ChoiceField(choices=sorted(EXPORT_FORMATS), default="jsonl")
+    format = serializers.ChoiceField(choices=sorted(ALL_EXPORT_FORMATS), default="jsonl")

@@ -9,6 +9,7 @@ from training.services.jobs import (
     MAX_PROCESSES,
     MAX_TRIALS,
     METRICS,
+    MODEL_CHOICES,
     MODELS,
     PRUNERS,
     STRATEGIES,
@@ -17,7 +18,11 @@ from training.services.jobs import (
 
 class TrainingJobCreateSerializer(serializers.Serializer):
     cohort = serializers.IntegerField(min_value=1)
-    model = serializers.ChoiceField(choices=MODELS, default=MODELS[0])
+    model = serializers.ChoiceField(
+        choices=MODELS, default=MODELS[0],
+        help_text="; ".join(f"{name}: {description}" for name, description in MODEL_CHOICES)
+        + ". An image model needs the cohort's images converted first (400 otherwise).",
+    )
     strategy = serializers.ChoiceField(choices=STRATEGIES, default="random")
     trials = serializers.IntegerField(min_value=1, max_value=MAX_TRIALS, default=5)
     metric = serializers.ChoiceField(choices=METRICS, default=METRICS[0])

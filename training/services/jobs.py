@@ -13,18 +13,29 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from celery import current_app
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Count
 
 from annotation.models import SoftLabel
 from annotation.selectors.queue import protocol_schema
 from reports.jobs.runner import JobFailed, JobOutcome
 from reports.models import Job
 from reports.services.jobs import JobCancelled, job_cancel, job_create, job_progress
-from training.models import Cohort, TrainingPrediction, TrainingRun, TrainingTrial, TrialState
+from training.ml import registry
+from training.models import (
+    Cohort,
+    CohortStudy,
+    CohortVolume,
+    TrainingPrediction,
+    TrainingRun,
+    TrainingTrial,
+    TrialState,
+)
 from training.services import trials as trial_service
 from training.services.artifacts import (
     MODEL_FILE,
@@ -40,7 +51,9 @@ TRAINING_JOB = "training"
 TRAINING_QUEUE = "training"
 TRAIN_TASK = "training.tasks.train"
 TRIALS_TASK = "training.tasks.run_trials"
-MODELS = ("ngram-bag",)
+# Every registered model (training.ml.registry), with the description the job picker shows.
+MODELS = registry.names()
+MODEL_CHOICES = [(spec.name, spec.description) for spec in registry.models()]
 STRATEGIES = ("fixed", "random", "tpe", "gp")
 METRICS = ("macro_auroc",)
 PRUNERS = ("median", "hyperband", "none")
@@ -93,9 +106,36 @@ def training_request_clean(data: Mapping[str, Any]) -> dict[str, Any]:
         "processes": _int(data, "processes", 1, 1, MAX_PROCESSES, errors),
         "seed": _int(data, "seed", 0, 0, 2**31 - 1, errors),
     }
+    if cleaned["processes"] > 1 and model in MODELS and registry.get(model).kind != "text":
+        errors["processes"] = "Data-parallel training (torchrun) is for text models only; use 1."
     if errors:
         raise TrainingRequestInvalid(errors)
     return cleaned
+
+
+def _volume_splits(cohort: Cohort) -> dict[str, int]:
+    """Converted volumes of the cohort per split (one query)."""
+    rows = (
+        CohortStudy.objects.filter(cohort=cohort, study_id__in=CohortVolume.objects.filter(cohort=cohort).values("study_id"))
+        .values("split").annotate(n=Count("pk")).values_list("split", "n")
+    )
+    return dict(rows)
+
+
+def _inputs_missing(cohort: Cohort, model: str) -> str | None:
+    """Why the cohort cannot feed `model` yet, or None: an image model needs converted volumes."""
+    if registry.get(model).kind != "image":
+        return None
+    volumes = _volume_splits(cohort)
+    name = f"Cohort “{cohort.name}” v{cohort.version}"
+    if not volumes:
+        return f"{name} has no converted volumes: convert the cohort's images first (Convert images on its page)."
+    if not volumes.get("train") or not volumes.get("validation"):
+        return (
+            f"{name} has converted volumes for {volumes.get('train', 0)} train and {volumes.get('validation', 0)} "
+            "validation studies; the image model needs both: convert the cohort's images first."
+        )
+    return None
 
 
 def training_job_create(
@@ -113,6 +153,9 @@ def training_job_create(
             f"Cohort {cohort.pk} has {splits.get('train', 0)} train and {splits.get('validation', 0)} validation "
             "studies; training needs both (trials are compared on validation)."
         )})
+    missing = _inputs_missing(cohort, cleaned["model"])
+    if missing:
+        raise TrainingRequestInvalid({"cohort": missing})
     with transaction.atomic():
         job = job_create(
             kind=TRAINING_JOB, protocol=cohort.protocol, actor=actor, enqueue=enqueue,
@@ -196,7 +239,7 @@ def _baseline(run: TrainingRun, study_ids: list[int], labels: list[str]) -> dict
 
 def training_run_finalize(*, run: TrainingRun, data: trial_service.CohortData) -> JobOutcome:
     """Predict the held-out splits with the best trial, store the predictions, keep the model."""
-    from training.ml import metrics, textclf
+    from training.ml import metrics
     from training.selectors.jobs import run_results
 
     best = run.trials.filter(state=TrialState.COMPLETE).order_by("-value", "slot", "attempt").first()
@@ -213,14 +256,15 @@ def training_run_finalize(*, run: TrainingRun, data: trial_service.CohortData) -
         # A worker died after keeping the model but before the job was marked done: finish again from it.
         trial_file = kept
     weights = trial_file.read_bytes()
-    model, labels, params = textclf.load_weights(weights)
+    spec = registry.get(run.model_name)
+    model, labels, params = spec.load(weights)
     predictions: list[TrainingPrediction] = []
     thresholds: dict[str, float] = {}
     for split in ("validation", "test"):
         ids = data.study_ids[split]
         if not ids:
             continue
-        scores = textclf.predict(model, data.texts[split], params=params)
+        scores = spec.predict(model, data.inputs(split), params=params)
         baseline = _baseline(run, ids, labels)
         for i, study_id in enumerate(ids):
             for j, label in enumerate(labels):
@@ -244,12 +288,14 @@ def training_run_finalize(*, run: TrainingRun, data: trial_service.CohortData) -
     results = run_results(run)
     summary = results["metrics"]
     card = {
-        "model": run.model_name, "job": run.job_id, "run": run.pk,
+        "model": run.model_name, "model_kind": spec.kind, "job": run.job_id, "run": run.pk,
         "cohort": {"id": run.cohort_id, "name": run.cohort.name, "version": run.cohort.version, "sha256": run.cohort_sha256,
                    "labels": labels, "splits": {split: data.size(split) for split in ("train", "validation", "test")}},
         "search": {"strategy": run.strategy, "trials": run.trial_budget, "metric": run.metric, "pruner": run.pruner,
                    "seed": run.seed, "best_trial": best.number},
         "params": {**best.params, "epochs": run.epochs, "train_seed": textclf_seed(run, best.slot)},
+        # Every parameter the weights were trained with, defaults and those the trainer chose included.
+        "model_params": asdict(params),
         "thresholds": thresholds,
         "metrics": {split: {"macro_auroc": block["macro_auroc"], "labels": {
             label: {key: values[key] for key in ("auroc", "ap", "f1", "positives", "n")}

@@ -9,6 +9,7 @@ times in all.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -53,35 +54,61 @@ def worker_name() -> str:
 
 @dataclass
 class CohortData:
+    """The cohort's inputs per split: report texts for a text model, NIfTI paths for an image model."""
+
     labels: list[str]
+    kind: str = "text"
     study_ids: dict[str, list[int]] = field(default_factory=dict)
     texts: dict[str, list[str]] = field(default_factory=dict)
+    volumes: dict[str, list[str]] = field(default_factory=dict)
     targets: dict[str, list[list[float | None]]] = field(default_factory=dict)
 
     def size(self, split: str) -> int:
         return len(self.study_ids.get(split, []))
 
+    def inputs(self, split: str) -> list[str]:
+        return (self.volumes if self.kind == "image" else self.texts).get(split, [])
 
-# Per run, so the job's start always re-reads and re-checks the texts (fresh=True) and its trials reuse them.
+
+# Per run, so the job's start always re-reads and re-checks its inputs (fresh=True) and its trials reuse them.
 _DATA_CACHE: OrderedDict[tuple[int, int, str], CohortData] = OrderedDict()
 
 
 def cohort_data(run: TrainingRun, *, fresh: bool = False) -> CohortData:
-    """Texts and targets of the run's cohort per split; fails the job if a report changed since the freeze.
+    """Inputs and targets of the run's cohort per split, for the run's kind of model.
 
-    The frozen cohort holds each report's SHA-256, not its text: training on text that changed
-    later would not be the cohort the run names, so it stops with the count (ids only).
+    Fails the job if an input changed since the cohort was made: the frozen cohort holds each
+    report's SHA-256 (not its text), and each converted volume's; training on anything else would
+    not be the cohort the run names, so it stops with the count (ids only).
     """
+    from training.ml import registry
+
     key = (run.pk, run.cohort_id, run.cohort_sha256)
     if fresh:
         _DATA_CACHE.pop(key, None)
     if key in _DATA_CACHE:
         _DATA_CACHE.move_to_end(key)
         return _DATA_CACHE[key]
-    labels = list(run.cohort.labels)
-    data = CohortData(labels=labels)
+    data = CohortData(labels=list(run.cohort.labels), kind=registry.get(run.model_name).kind)
     for split in SPLITS:
-        data.study_ids[split], data.texts[split], data.targets[split] = [], [], []
+        data.study_ids[split], data.texts[split], data.volumes[split], data.targets[split] = [], [], [], []
+    if data.kind == "image":
+        _add_volumes(run, data)
+        what = "converted volume"
+    else:
+        _add_texts(run, data)
+        what = "study"
+    if not data.size("train"):
+        raise JobFailed(f"Cohort {run.cohort_id} has no {what} in its train split.")
+    if not data.size("validation"):
+        raise JobFailed(f"Cohort {run.cohort_id} has no {what} in its validation split: trials could not be compared.")
+    _DATA_CACHE[key] = data
+    while len(_DATA_CACHE) > 2:
+        _DATA_CACHE.popitem(last=False)
+    return data
+
+
+def _add_texts(run: TrainingRun, data: CohortData) -> None:
     changed = 0
     rows = (
         CohortStudy.objects.filter(cohort_id=run.cohort_id)
@@ -94,17 +121,36 @@ def cohort_data(run: TrainingRun, *, fresh: bool = False) -> CohortData:
             continue
         data.study_ids[split].append(study_id)
         data.texts[split].append(text or "")
-        data.targets[split].append([targets.get(label) for label in labels])
+        data.targets[split].append([targets.get(label) for label in data.labels])
     if changed:
         raise JobFailed(f"{changed} report(s) of cohort {run.cohort_id} changed since it was frozen; freeze a new version.")
-    if not data.size("train"):
-        raise JobFailed(f"Cohort {run.cohort_id} has no study in its train split.")
-    if not data.size("validation"):
-        raise JobFailed(f"Cohort {run.cohort_id} has no study in its validation split: trials could not be compared.")
-    _DATA_CACHE[key] = data
-    while len(_DATA_CACHE) > 2:
-        _DATA_CACHE.popitem(last=False)
-    return data
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        with path.open("rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def _add_volumes(run: TrainingRun, data: CohortData) -> None:
+    """The cohort's converted volumes (training.services.cohort_images), each checked against its SHA-256."""
+    from training.services.cohort_images import cohort_volumes
+
+    changed = 0
+    for row in cohort_volumes(run.cohort):
+        if _file_sha256(row.path) != row.sha256:
+            changed += 1
+            continue
+        data.study_ids[row.split].append(row.study_id)
+        data.volumes[row.split].append(str(row.path))
+        data.targets[row.split].append([None if value is None else float(value) for value in row.labels])
+    if changed:
+        raise JobFailed(
+            f"{changed} volume(s) of cohort {run.cohort_id} are missing or changed since they were converted; "
+            "convert the cohort's images again."
+        )
 
 
 # --- Optuna ---
@@ -197,18 +243,17 @@ def trial_execute(*, trial: TrainingTrial, run: TrainingRun, data: CohortData) -
     """
     import optuna
 
-    from training.ml import search, textclf
+    from training.ml import registry, search, textclf
 
+    spec = registry.get(run.model_name)
     study = run_study(run, slot=trial.slot, attempt=trial.attempt)
     if trial.attempt > 1 and trial.params:
         # A retry of a slot whose worker died: the same point again.
         study.enqueue_trial(trial.params)
-    asked = study.ask(search.search_space(run.strategy))
+    asked = study.ask(spec.search_space(run.strategy))
     proposed = "retry" if trial.attempt > 1 else (search.proposed_by(asked, study) or run.strategy)
     TrainingTrial.objects.filter(pk=trial.pk).update(number=asked.number, params=asked.params, proposed_by=proposed)
-    params = textclf.TrainParams.from_dict(
-        {**asked.params, "epochs": run.epochs, "seed": search.seed_for(run.seed, trial.slot)}
-    )
+    params = spec.params({**asked.params, "epochs": run.epochs, "seed": search.seed_for(run.seed, trial.slot)})
     curve: list[dict[str, Any]] = []
 
     def on_epoch(report: textclf.EpochReport) -> None:
@@ -229,7 +274,8 @@ def trial_execute(*, trial: TrainingTrial, run: TrainingRun, data: CohortData) -
 
     try:
         processes = int(run.job.params.get("processes") or 1)
-        if processes > 1:
+        # The data-parallel trainer (training.ml.ddp) is the text model's only; requests say so.
+        if processes > 1 and spec.kind == "text":
             result = train_with_torchrun(
                 data=data, params=params, on_epoch=on_epoch, processes=processes,
                 workdir=trial_weights_path(run.pk, trial.pk).with_suffix(""),
@@ -237,9 +283,9 @@ def trial_execute(*, trial: TrainingTrial, run: TrainingRun, data: CohortData) -
                     heartbeat_at=timezone.now()),
             )
         else:
-            result, _model = textclf.train(
-                labels=data.labels, train_texts=data.texts["train"], train_targets=data.targets["train"],
-                val_texts=data.texts["validation"], val_targets=data.targets["validation"],
+            result, _model = spec.fit(
+                labels=data.labels, train_inputs=data.inputs("train"), train_targets=data.targets["train"],
+                val_inputs=data.inputs("validation"), val_targets=data.targets["validation"],
                 params=params, on_epoch=on_epoch, threads=training_threads(),
             )
     except optuna.TrialPruned:
@@ -265,7 +311,10 @@ def trial_execute(*, trial: TrainingTrial, run: TrainingRun, data: CohortData) -
         return TrialState.FAILED
     write_atomic(trial_weights_path(run.pk, trial.pk), result.weights)
     study.tell(asked, value)
-    if not _finish(trial, TrialState.COMPLETE, value=value, message=f"{result.device}, {len(curve)} epochs"):
+    # An image model's result also says whether it ran in mixed precision ("bf16", "fp16").
+    amp = getattr(result, "amp", "off")
+    where = result.device if amp == "off" else f"{result.device} {amp}"
+    if not _finish(trial, TrialState.COMPLETE, value=value, message=f"{where}, {len(curve)} epochs"):
         return TrialState.FAILED
     return TrialState.COMPLETE
 

@@ -9,15 +9,17 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation.permissions import Action, get_protocol_for_action
 from annotation.selectors.queue import protocol_labels
 from reports.models import Protocol, Study
 from training.models import AgreementFilter, Cohort, CohortSource, UncertainPolicy
 from training.selectors.cohorts import (
+    ALL_EXPORT_FORMATS,
     COHORT_ROLES,
     EXPORT_FORMATS,
+    MANIFEST_FORMATS,
     SPLITS,
     cohort_chart,
     cohort_export_stream,
@@ -26,6 +28,7 @@ from training.selectors.cohorts import (
     cohorts_for_protocol,
     get_cohort_for_user,
 )
+from training.services.cohort_images import cohort_images_request, cohort_images_status
 from training.services.cohorts import (
     CohortEmpty,
     CohortInvalid,
@@ -136,8 +139,12 @@ def cohort_preview_view(request: HttpRequest, protocol_id: int) -> HttpResponse:
 @require_GET
 def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
     cohort = get_cohort_for_user(request.user, cohort_id)
+    images = {"cohort": cohort, "images": cohort_images_status(cohort), "manifest_formats": list(MANIFEST_FORMATS)}
+    if request.htmx:
+        # The images card polls itself while its conversion job runs.
+        return render(request, "training/cohort_detail.html#cohort-images", images)
     context = {
-        "cohort": cohort,
+        **images,
         "splits": SPLITS,
         "split_pairs": [(split, cohort.splits.get(split, 0)) for split in SPLITS],
         "rows": cohort_summary_rows(cohort),
@@ -152,12 +159,13 @@ def cohort_detail(request: HttpRequest, cohort_id: int) -> HttpResponse:
 
 def cohort_export_response(request: HttpRequest, cohort: Cohort, fmt: str, *, channel: str) -> StreamingHttpResponse:
     """Audit the export, then stream the file (flat memory, never cached). The caller checked access."""
-    if fmt not in EXPORT_FORMATS:
+    spec = ALL_EXPORT_FORMATS.get(fmt)
+    if spec is None:
         raise Http404("No such export format")
     cohort_export_audit(cohort=cohort, actor=request.user, fmt=fmt, request=request, channel=channel)
-    spec = EXPORT_FORMATS[fmt]
     response = StreamingHttpResponse(cohort_export_stream(cohort, fmt), content_type=spec.content_type)
-    response["Content-Disposition"] = f'attachment; filename="cohort-{cohort.pk}-v{cohort.version}.{spec.extension}"'
+    filename = f"cohort-{cohort.pk}-v{cohort.version}{spec.name_suffix}.{spec.extension}"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"
     return response
 
@@ -166,3 +174,15 @@ def cohort_export_response(request: HttpRequest, cohort: Cohort, fmt: str, *, ch
 def cohort_export(request: HttpRequest, cohort_id: int) -> StreamingHttpResponse:
     cohort = get_cohort_for_user(request.user, cohort_id)
     return cohort_export_response(request, cohort, request.GET.get("format", "jsonl"), channel="page")
+
+
+@require_POST
+def cohort_images_convert(request: HttpRequest, cohort_id: int) -> HttpResponse:
+    """Start (or find) the job that converts the cohort's DICOM series to NIfTI."""
+    cohort = get_cohort_for_user(request.user, cohort_id)
+    job = cohort_images_request(cohort=cohort, actor=request.user)
+    if job is None:
+        messages.info(request, "Every study of this cohort that has images is converted already.")
+    else:
+        messages.info(request, "Converting the cohort's images to NIfTI: the progress shows below.")
+    return redirect("training:cohort-detail", cohort_id=cohort.pk)

@@ -24,6 +24,7 @@ from training.services.jobs import (
     MAX_EPOCHS,
     MAX_TRIALS,
     METRICS,
+    MODEL_CHOICES,
     MODELS,
     PRUNERS,
     TrainingRequestInvalid,
@@ -38,7 +39,8 @@ STRATEGY_CHOICES = [
 
 class TrainingJobForm(forms.Form):
     cohort = forms.TypedChoiceField(coerce=int, help_text="A frozen cohort; the job records its SHA-256.")
-    model = forms.ChoiceField(choices=[(m, "Report text: hashed n-grams, EmbeddingBag") for m in MODELS])
+    model = forms.ChoiceField(choices=MODEL_CHOICES, initial=MODELS[0], widget=forms.RadioSelect,
+                              help_text="The image model trains on the cohort's NIfTI volumes: convert its images first.")
     strategy = forms.ChoiceField(choices=STRATEGY_CHOICES, initial="random", widget=forms.RadioSelect)
     trials = forms.IntegerField(min_value=1, max_value=MAX_TRIALS, initial=5, help_text="The trial budget.")
     epochs = forms.IntegerField(min_value=1, max_value=MAX_EPOCHS, initial=8)
