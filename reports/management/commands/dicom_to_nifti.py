@@ -15,6 +15,15 @@ from django.core.management.base import BaseCommand, CommandError
 from reports.dicom.nifti import ConversionError, dicom_to_nifti
 
 
+def _folder_hint(series_dir: Path) -> str:
+    # A study folder (one sub-folder per series) is the usual mistake: sub-folders are not read.
+    folders = sorted(entry.name for entry in series_dir.iterdir() if entry.is_dir())
+    if not folders or any(entry.is_file() for entry in series_dir.iterdir()):
+        return ""
+    shown = ", ".join(folders[:3]) + (", ..." if len(folders) > 3 else "")
+    return f" (sub-folders are not read: give one series' folder, e.g. {series_dir / folders[0]}; here: {shown})"
+
+
 class Command(BaseCommand):
     help = "Convert one DICOM series folder to a NIfTI volume (no database)."
     requires_system_checks: list[str] = []
@@ -33,6 +42,6 @@ class Command(BaseCommand):
         try:
             volume = dicom_to_nifti(series_dir, out)
         except ConversionError as exc:
-            raise CommandError(str(exc)) from exc
+            raise CommandError(f"{exc}{_folder_hint(series_dir)}") from exc
         x, y, z = volume.spacing
         self.stderr.write(f"wrote {out} ({len(volume.order)} slices, voxel {x:.3g} x {y:.3g} x {z:.3g} mm)")
