@@ -52,9 +52,10 @@ def study_detail_extras(study: Any, user: Any) -> dict[str, Any]:
     return {key: extra(study, user) for key, extra in sorted(_study_detail_extras.items())}
 
 
-# protocol id -> None, called once an import's transaction has committed (monitoring scores the
-# new studies with a deployed in-app model). Listeners must only queue work: they run in the
-# importing process, and a failure is theirs (logged by the caller), never the import's.
+# protocol id -> None, called once an import that added or changed reports has committed
+# (annotation queues a relabel; monitoring scores the new studies with a deployed in-app model).
+# Listeners must only queue work: they run in the importing process, and a failure is theirs
+# (logged by the caller), never the import's.
 ImportListener = Callable[[int], None]
 _import_listeners: list[ImportListener] = []
 

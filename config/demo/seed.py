@@ -45,6 +45,10 @@ DEMO_MEMBERS = {
 }
 DEMO_USERNAMES = ("admin", "curator", "radiologist", "scientist", "outsider")
 PASSWORD_FILE = "demo_password"
+# The demo's X-ray room had a software update this many days ago; the demo model's outputs
+# drift after it (config/demo/monitoring.py), so the Monitoring page shows a change and its cause.
+OLD_SOFTWARE, NEW_SOFTWARE = "VA10", "VB20"
+SOFTWARE_UPDATE_DAYS_AGO = 120
 
 
 @dataclass
@@ -78,6 +82,7 @@ class DemoStudy:
     study_date: dt.date
     modality: str
     text: str
+    software_version: str = OLD_SOFTWARE
 
     def as_row(self) -> dict[str, Any]:
         return {
@@ -87,6 +92,10 @@ class DemoStudy:
             "body_part": "CHEST",
             "study_date": self.study_date.isoformat(),
             "text": self.text,
+            "manufacturer": "Acme Imaging",
+            "model": "DR-500",
+            "station": "CXR-1",
+            "software_version": self.software_version,
         }
 
 
@@ -117,16 +126,23 @@ def demo_studies(*, count: int, seed: int, today: dt.date) -> list[DemoStudy]:
     texts = generate_reports(count, seed=seed)
     rng = random.Random(seed)
     patients = max(1, round(count / 1.6))
-    return [
-        DemoStudy(
-            accession=f"{DEMO_ACCESSION_PREFIX}{index + 1:06d}",
-            patient=f"DEMO-P{rng.randrange(patients) + 1:05d}",
-            study_date=today - dt.timedelta(days=rng.randrange(540)),
-            modality=rng.choice(("CR", "DX")),
-            text=text,
+    studies = []
+    for index, text in enumerate(texts):
+        # Drawn in this order whatever else a study gets, so the demo's texts, patients and
+        # dates stay what they were before the studies carried equipment.
+        patient = f"DEMO-P{rng.randrange(patients) + 1:05d}"
+        days_ago = rng.randrange(540)
+        studies.append(
+            DemoStudy(
+                accession=f"{DEMO_ACCESSION_PREFIX}{index + 1:06d}",
+                patient=patient,
+                study_date=today - dt.timedelta(days=days_ago),
+                modality=rng.choice(("CR", "DX")),
+                text=text,
+                software_version=NEW_SOFTWARE if days_ago < SOFTWARE_UPDATE_DAYS_AGO else OLD_SOFTWARE,
+            )
         )
-        for index, text in enumerate(texts)
-    ]
+    return studies
 
 
 def seed_users(run: DemoRun) -> None:
@@ -204,16 +220,27 @@ def seed_soft_labels(run: DemoRun) -> None:
         return
     # Imported here: the engine loads spaCy, which only this step needs.
     from annotation.models import SoftLabel
-    from annotation.services.relabel import relabel_protocol
+    from annotation.services.relabel import relabel_start
+    from annotation.tasks import relabel_protocol_task
+    from reports.models import JobStatus
 
     protocol = run.demo_protocol
     if run.imported or not SoftLabel.objects.filter(report__study__protocol=protocol).exists():
+        # The import queued a relabel job (annotation's import listener); run it here rather than
+        # wait for the worker `make run` starts next, so the demo opens labelled. The worker's
+        # later delivery of the same job finds it finished and does nothing.
+        job = relabel_start(protocol=protocol, actor=None, enqueue=lambda job_id: None)
+        if job.status != JobStatus.QUEUED:
+            run.say(f"Soft labels: relabel job {job.pk} is already {job.status}.")
+            return
         started = time.monotonic()
-        counts = relabel_protocol(protocol=protocol)
+        relabel_protocol_task(job.pk)
         seconds = time.monotonic() - started
+        job.refresh_from_db()
+        counts = job.result or {}
         run.say(
-            f"Soft labels: {counts['written']} written for {counts['reports']} reports "
-            f"in {seconds:.1f} s."
+            f"Soft labels: {counts.get('written', 0)} written for {counts.get('reports', 0)} reports "
+            f"in {seconds:.1f} s (job {job.pk} {job.status})."
         )
 
 
@@ -231,6 +258,13 @@ def seed_images(run: DemoRun) -> None:
     seed(run)
 
 
+def seed_monitoring(run: DemoRun) -> None:
+    """A deployed model with outputs, agreement charts and an alert (config/demo/monitoring.py)."""
+    from config.demo.monitoring import seed_monitoring as seed
+
+    seed(run)
+
+
 # The order matters: each step may use what the ones before it made.
 STEPS: tuple[Callable[[DemoRun], None], ...] = (
     seed_users,
@@ -240,6 +274,7 @@ STEPS: tuple[Callable[[DemoRun], None], ...] = (
     seed_soft_labels,
     seed_confirmations,
     seed_images,
+    seed_monitoring,
 )
 
 

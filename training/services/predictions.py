@@ -157,8 +157,8 @@ def in_app_score(*, deployment: Deployment, version: Any, job: Job | None = None
     for deployments whose active version is an in-app model. The model reads report text, so one
     audit row records how many reports this machine read, by id range, with no text.
     """
-    from reports.models import AuditAction, Report
-    from reports.services.audit import audit_record
+    from reports.models import Report
+    from reports.services.audit import audit_report_read
     from reports.services.jobs import job_progress
     from training.ml import textclf
     from training.models import TrainingRun
@@ -201,8 +201,10 @@ def in_app_score(*, deployment: Deployment, version: Any, job: Job | None = None
         if job is not None:
             job_progress(job=job, done=scored, total=len(pending), message=f"Scored {scored:,} of {len(pending):,} studies")
     if scored:
-        audit_record(
-            actor=None, action=AuditAction.REPORT_READ, protocol=deployment.protocol, channel="task",
+        # One row per batch, through the one report-read audit, so "who read this protocol's
+        # reports" counts the model's reads like a person's.
+        audit_report_read(
+            actor=None, report=None, protocol=deployment.protocol, channel="task",
             detail={"reader": "model", "deployment": deployment.pk, "version": version.pk, "reports": scored},
         )
     return scored

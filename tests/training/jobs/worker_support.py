@@ -17,7 +17,9 @@ from tests.integration.test_import_worker import (  # noqa: F401  (a fixture)
 )
 
 
-def start_worker(var_dir: Path, broker: dict[str, str], name: str, **extra_env: str) -> subprocess.Popen:
+def start_worker(
+    var_dir: Path, broker: dict[str, str], name: str, *, loglevel: str = "INFO", **extra_env: str
+) -> subprocess.Popen:
     env = {
         **os.environ, **broker,
         "DATABASE_URL": _database_url(),
@@ -29,7 +31,7 @@ def start_worker(var_dir: Path, broker: dict[str, str], name: str, **extra_env: 
     log_path = var_dir / f"{name}.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO", "-Q", "training,celery",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", f"--loglevel={loglevel}", "-Q", "training,celery",
          "--without-heartbeat", "--without-gossip", "--without-mingle", "-n", f"{name}-{os.getpid()}@%h"],
         cwd=django_settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

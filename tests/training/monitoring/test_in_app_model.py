@@ -70,9 +70,11 @@ def test_an_import_queues_scoring_of_the_new_studies(protocol, trained_job, tmp_
     path.write_text("accession,text,software_version\nNEW1,FINDINGS: edema.,VA10\nNEW2,FINDINGS: clear.,VA10\n")
     with django_capture_on_commit_callbacks(execute=True):
         report_import(protocol=protocol, path=path, fmt="csv", actor=UserFactory(), channel="command")
-    assert [kind for _, kind in sent] == ["monitoring"]
-    monitoring_analyse_task(sent[0][0])
-    job = Job.objects.get(pk=sent[0][0])
+    # The import also queues a relabel (annotation's import listener) for the new reports.
+    assert sorted(kind for _, kind in sent) == ["monitoring", "relabel"]
+    monitoring_id = next(job_id for job_id, kind in sent if kind == "monitoring")
+    monitoring_analyse_task(monitoring_id)
+    job = Job.objects.get(pk=monitoring_id)
     assert job.status == JobStatus.SUCCEEDED, job.message
     assert job.result["scored"] == 3
     version = deployment.active_version
@@ -82,3 +84,27 @@ def test_an_import_queues_scoring_of_the_new_studies(protocol, trained_job, tmp_
     monitoring_analyse_task(Job.objects.create(kind="monitoring", protocol=protocol,
                                                params={"deployment": deployment.pk, "version": version.pk}).pk)
     assert Prediction.objects.filter(version=version).count() == 3 * len(LABELS)
+
+
+def test_each_scoring_that_reads_reports_is_one_report_read_audit_row(protocol, trained_job, monkeypatch):
+    from reports.services import audit
+    from training.services.predictions import in_app_score
+
+    deployment = deployment_create(protocol=protocol, name="in-app", actor=None, labels=[], training_job_id=trained_job.pk)
+    version = deployment.active_version
+    # A spy, not a mock: the real audit row is still written, and the test sees which path wrote it.
+    through_report_read = []
+    real = audit.audit_report_read
+    monkeypatch.setattr(audit, "audit_report_read", lambda **kw: through_report_read.append(kw) or real(**kw))
+    for _ in range(2):
+        ReportFactory(study=StudyFactory(protocol=protocol), text="FINDINGS: Edema.")
+
+    assert in_app_score(deployment=deployment, version=version) == 2
+    assert in_app_score(deployment=deployment, version=version) == 0  # nothing new: nothing read
+    ReportFactory(study=StudyFactory(protocol=protocol), text="FINDINGS: Clear.")
+    assert in_app_score(deployment=deployment, version=version) == 1
+
+    rows = AccessEvent.objects.filter(action=AuditAction.REPORT_READ, channel="task").order_by("id")
+    assert [row.detail["reports"] for row in rows] == [2, 1]
+    assert len(through_report_read) == 2
+    assert all(row.protocol_id == protocol.pk and "Edema" not in str(row.detail) for row in rows)
