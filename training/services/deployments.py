@@ -85,6 +85,7 @@ def training_job_model(protocol: Protocol, job_id: int) -> tuple[list[str], dict
     sensitivity, specificity, PPV, prevalence and n from its stored predictions, AUROC from its
     results. Raises DeploymentInvalid when the job is not a finished one of this protocol.
     """
+    from training.ml import registry
     from training.models import TrainingPrediction, TrainingRun
     from training.services.artifacts import artifact_path
 
@@ -93,6 +94,14 @@ def training_job_model(protocol: Protocol, job_id: int) -> tuple[list[str], dict
         raise DeploymentInvalid("model.training_job", "No training job with this id in the protocol.")
     if artifact_path(run) is None:
         raise DeploymentInvalid("model.training_job", "The training job has no kept model (not finished, or failed).")
+    if registry.get(run.model_name).kind != "text":
+        # The monitoring job scores new reports in the app; an image model would need each new
+        # study's images converted first, which only cohorts do today.
+        raise DeploymentInvalid(
+            "model.training_job",
+            f"The training job's model ({run.model_name}) reads images: deploy it as an external model "
+            "and send its predictions to the deployment's predictions API.",
+        )
     labels = list((run.model_card.get("cohort") or {}).get("labels") or run.thresholds)
     thresholds = {label: float(run.thresholds.get(label, 0.5)) for label in labels}
     counts: dict[str, list[int]] = {label: [0, 0, 0, 0] for label in labels}  # tp, fp, tn, fn

@@ -160,7 +160,7 @@ def in_app_score(*, deployment: Deployment, version: Any, job: Job | None = None
     from reports.models import Report
     from reports.services.audit import audit_report_read
     from reports.services.jobs import job_progress
-    from training.ml import textclf
+    from training.ml import registry
     from training.models import TrainingRun
     from training.services.artifacts import artifact_path
 
@@ -170,7 +170,8 @@ def in_app_score(*, deployment: Deployment, version: Any, job: Job | None = None
     path = artifact_path(run) if run is not None else None
     if path is None:
         raise PredictionBatchRejected(None, "model", "The training job's model file is gone.")
-    model, model_labels, params = textclf.load_weights(path.read_bytes())
+    spec = registry.get(run.model_name)  # a text model: deployments refuse image models
+    model, model_labels, params = spec.load(path.read_bytes())
     columns = [(j, name) for j, name in enumerate(model_labels) if name in version.labels]
     label_ids = {label.name: label.pk for label in protocol_labels(deployment.protocol)}
     pending = list(
@@ -184,7 +185,7 @@ def in_app_score(*, deployment: Deployment, version: Any, job: Job | None = None
         rows = list(Report.objects.filter(pk__in=chunk).order_by("study_id").values_list("study_id", "text"))
         if not rows:
             continue
-        scores = textclf.predict(model, [text for _, text in rows], params=params)
+        scores = spec.predict(model, [text for _, text in rows], params=params)
         now = timezone.now()
         with transaction.atomic():
             Prediction.objects.bulk_create(

@@ -28,7 +28,7 @@ def trained_job(protocol, settings, tmp_path):
     )
     job = Job.objects.create(kind="training", protocol=protocol, status=JobStatus.SUCCEEDED)
     run = TrainingRun.objects.create(
-        job=job, cohort=cohort, model_name="textclf", strategy="random", trial_budget=1, study_name=f"mon-{job.pk}",
+        job=job, cohort=cohort, model_name="ngram-bag", strategy="random", trial_budget=1, study_name=f"mon-{job.pk}",
         cohort_sha256="0" * 64, thresholds={"Edema": 0.4, "Effusion": 0.5}, model_card={"cohort": {"labels": LABELS}},
         results={"metrics": {"validation": {"labels": {"Edema": {"auroc": 0.91}}}}},
     )
@@ -52,6 +52,13 @@ def test_deploying_a_training_job_takes_its_labels_thresholds_and_validation_fig
     assert version.validation["Edema"] == {
         "n": 4, "prevalence": 0.5, "sensitivity": 0.5, "specificity": 0.5, "ppv": 0.5, "auroc": 0.91,
     }
+
+
+def test_an_image_model_job_is_not_deployed_in_app(protocol, trained_job):
+    # The monitoring job scores new reports' text; an image model has no input for them.
+    TrainingRun.objects.filter(job=trained_job).update(model_name="cnn3d-small")
+    with pytest.raises(DeploymentInvalid, match="reads images"):
+        deployment_create(protocol=protocol, name="img", actor=None, labels=[], training_job_id=trained_job.pk)
 
 
 def test_a_job_of_another_protocol_cannot_be_deployed(other_protocol, trained_job):
