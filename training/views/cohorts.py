@@ -109,7 +109,7 @@ def cohort_new(request: HttpRequest, protocol_id: int) -> HttpResponse:
                     messages.success(request, f"Froze {outcome.name} v{outcome.version}: {outcome.study_count} studies.")
                     return redirect("training:cohort-detail", cohort_id=outcome.pk)
                 messages.info(request, "This cohort is large: it is being frozen by a background job.")
-                return redirect("reports:job-detail", job_id=outcome.pk)
+                return redirect("reports:job-detail", pk=outcome.pk)
         status = 400
     return render(request, "training/cohort_new.html", {"protocol": protocol, "form": form}, status=status)
 
@@ -178,9 +178,11 @@ def cohort_export(request: HttpRequest, cohort_id: int) -> StreamingHttpResponse
 
 @require_POST
 def cohort_images_convert(request: HttpRequest, cohort_id: int) -> HttpResponse:
-    """Start (or find) the job that converts the cohort's DICOM series to NIfTI."""
+    """Start (or find) the job that converts the cohort's DICOM series to NIfTI; `retry_refused`
+    (the "Retry refused" button) tries again the series the last conversion refused."""
     cohort = get_cohort_for_user(request.user, cohort_id)
-    job = cohort_images_request(cohort=cohort, actor=request.user)
+    retry = request.POST.get("retry_refused") == "1"
+    job = cohort_images_request(cohort=cohort, actor=request.user, retry_refused=retry, request=request)
     if job is None:
         messages.info(request, "Every study of this cohort that has images is converted already.")
     else:

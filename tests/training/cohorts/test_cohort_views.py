@@ -35,6 +35,17 @@ def test_scientist_freezes_from_the_form_and_lands_on_the_detail(client_for, pro
     assert "page" in client.get(reverse("training:cohort-index")).content.decode()
 
 
+def test_a_large_cohort_from_the_form_goes_to_its_freeze_job(client_for, protocol, confirmed, scientist, settings):
+    # Above the inline limit the freeze is a job: the form answers with the job's progress page.
+    from reports.models import Job
+
+    settings.COHORT_INLINE_STUDIES = 0
+    response = client_for(scientist).post(reverse("training:cohort-new", args=[protocol.pk]), form())
+    job = Job.objects.get(kind="cohort_freeze")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("reports:job-detail", args=[job.pk])
+
+
 def test_an_empty_cohort_shows_the_reason_on_the_form(client_for, protocol, labels, scientist):
     response = client_for(scientist).post(reverse("training:cohort-new", args=[protocol.pk]), form())
     assert response.status_code == 400
