@@ -11,6 +11,7 @@ urlpatterns: list = [
     path("cohorts/", cohort_api.CohortListApi.as_view(), name="api-cohort-list"),
     path("cohorts/<int:cohort_id>/", cohort_api.CohortDetailApi.as_view(), name="api-cohort-detail"),
     path("cohorts/<int:cohort_id>/export/", cohort_api.CohortExportApi.as_view(), name="api-cohort-export"),
+    path("cohorts/<int:cohort_id>/images/", cohort_api.CohortImagesApi.as_view(), name="api-cohort-images"),
     # training jobs
     path("training/jobs/", training_api.TrainingJobCreateApi.as_view(), name="api-training-job-create"),
     path("training/jobs/<int:training_job_id>/", training_api.TrainingJobDetailApi.as_view(), name="api-training-job-detail"),

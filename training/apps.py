@@ -14,10 +14,16 @@ class TrainingConfig(AppConfig):
         from reports.jobs.registry import register_job_kind
 
         register_job_kind("cohort_freeze", label="Cohort freeze", task="training.cohort_tasks.cohort_freeze_task")
-        register_job_kind("cohort_images", label="Cohort images to NIfTI", task="training.cohort_tasks.cohort_images_task")
+        from training.job_summaries import cohort_images_summary
+
+        register_job_kind(
+            "cohort_images", label="Cohort images to NIfTI", task="training.cohort_tasks.cohort_images_task",
+            summary=cohort_images_summary,
+        )
         from reports.audit_actions import register_audit_action
 
         register_audit_action("cohort.export", label="Exported a cohort")
+        register_audit_action("cohort.images", label="Converted a cohort's images")
         # deployments and monitoring: analyses of large prediction sets run as jobs
         register_job_kind("monitoring", label="Monitoring analysis", task="training.monitoring_tasks.monitoring_analyse_task")
         from reports.hooks import register_import_listener

@@ -23,8 +23,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     # The pid keeps parallel runs apart; a test hands the worker connection.settings_dict["NAME"].
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-radlabel-{os.getpid()}.sqlite3")}  # noqa: F405
 
-# Stored DICOM and rendered images of the suite go to a throwaway folder, one per process.
-_TEST_FILES = Path(tempfile.gettempdir()) / f"radlabel-test-files-{os.getpid()}"
-DICOM_STORAGE_DIR = _TEST_FILES / "dicom"
-DICOM_IMPORT_ROOT = _TEST_FILES / "dicom-inbox"
-IMAGE_CACHE_DIR = _TEST_FILES / "image-cache"
+# Stored DICOM and rendered images of the suite go to a throwaway folder, one per process, so a
+# worker left over from another run never reads or writes this run's files. A worker test that
+# needs the worker to see the same files starts it with RADLABEL_TEST_FILES_DIR=<TEST_FILES_DIR>
+# (tests/training/cohorts/test_cohort_images_worker.py). Not DICOM_STORAGE_DIR: a shell that
+# sets that for `make run` must not send the suite's files into the real storage.
+TEST_FILES_DIR = Path(
+    os.environ.get("RADLABEL_TEST_FILES_DIR") or Path(tempfile.gettempdir()) / f"radlabel-test-files-{os.getpid()}"
+)
+DICOM_STORAGE_DIR = TEST_FILES_DIR / "dicom"
+DICOM_IMPORT_ROOT = TEST_FILES_DIR / "dicom-inbox"
+IMAGE_CACHE_DIR = TEST_FILES_DIR / "image-cache"

@@ -1,9 +1,11 @@
-"""/api/v1/cohorts/: list and freeze cohorts, read one, export it (data scientists on the protocol)."""
+"""/api/v1/cohorts/: list and freeze cohorts, read one, export it, convert its images to NIfTI
+(data scientists on the protocol)."""
 from __future__ import annotations
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -22,6 +24,7 @@ from training.serializers.cohorts import (
     CohortOutSerializer,
     CohortQueuedSerializer,
 )
+from training.services.cohort_images import cohort_images_request
 from training.services.cohorts import CohortEmpty, CohortInvalid, cohort_request, cohort_spec_build
 from training.views.cohorts import cohort_export_response
 
@@ -91,3 +94,42 @@ class CohortExportApi(APIView):
         query = CohortExportQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         return cohort_export_response(request, cohort, query.validated_data["format"], channel="api")
+
+
+class CohortImagesApi(APIView):
+    """The API twin of the cohort page's "Convert images" / "Retry refused" buttons."""
+
+    class InputSerializer(serializers.Serializer):
+        retry_refused = serializers.BooleanField(
+            default=False, help_text="Also try again the studies whose series the last conversion refused."
+        )
+
+    class NothingToDoSerializer(serializers.Serializer):
+        job = serializers.IntegerField(allow_null=True, help_text="Always null: no job was started.")
+        detail = serializers.CharField()
+
+    @extend_schema(
+        operation_id="cohort_images_convert",
+        request=InputSerializer,
+        responses={
+            202: OpenApiResponse(
+                CohortQueuedSerializer,
+                description="The conversion job, new or already queued / running (GET /api/v1/jobs/{job}/).",
+            ),
+            200: OpenApiResponse(NothingToDoSerializer, description="No study with images is left to convert."),
+            403: OpenApiResponse(description="Not a data scientist on the protocol."),
+            404: OpenApiResponse(description="No such cohort for the caller."),
+        },
+    )
+    def post(self, request: Request, cohort_id: int) -> Response:
+        cohort = get_cohort_for_user(request.user, cohort_id)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        job = cohort_images_request(
+            cohort=cohort, actor=request.user, retry_refused=data.validated_data["retry_refused"], request=request,
+            channel="api",
+        )
+        if job is None:
+            detail = "Every study of this cohort that has images is converted already."
+            return Response(self.NothingToDoSerializer({"job": None, "detail": detail}).data, status=200)
+        return Response(CohortQueuedSerializer(job).data, status=202)

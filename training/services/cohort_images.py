@@ -28,16 +28,20 @@ from reports.dicom.geometry import SlicePlane
 from reports.dicom.nifti import ConversionError, Frame, nifti_image, read_series, series_volume
 from reports.jobs.runner import JobOutcome
 from reports.models import DicomSeries, Job, JobStatus
+from reports.services.audit import audit_record
 from reports.services.dicom import dicom_storage_dir
 from reports.services.jobs import job_create, job_progress
+from training.job_summaries import NO_IMAGES, cohort_images_refusals
 from training.models import Cohort, CohortStudy, CohortVolume
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+    from django.http import HttpRequest
 
 COHORT_IMAGES_JOB = "cohort_images"
+# Registered in training.apps: a request to convert (or retry converting) a cohort's images.
+COHORT_IMAGES_ACTION = "cohort.images"
 NIFTI_FOLDER = "nifti"
-NO_IMAGES = "No DICOM images"
 # A projection image's plane: axial, at the origin. Its real position is not recorded by the
 # modality, and a model reads the pixels, not the patient coordinates.
 PROJECTION_ORIENTATION = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -205,14 +209,20 @@ def _convert_one(
     return ""
 
 
-def cohort_images_pending(cohort: Cohort) -> bool:
+def cohort_images_pending(cohort: Cohort, *, retry_refused: bool = False) -> bool:
     """Whether some study of the cohort has DICOM images, no volume, and was not already refused
-    by the latest finished conversion (whose skip reasons the page shows instead)."""
+    by the latest finished conversion (whose skip reasons the page shows instead).
+
+    With `retry_refused`, refused studies count as waiting too: their stored files may be back,
+    or the rest of the series imported since.
+    """
     waiting = set(
         CohortStudy.objects.filter(cohort=cohort, study__dicom_studies__series__instances__gt=0)
         .exclude(study_id__in=CohortVolume.objects.filter(cohort=cohort).values("study_id"))
         .values_list("study_id", flat=True)
     )
+    if retry_refused:
+        return bool(waiting)
     last = cohort_images_jobs(cohort).filter(status=JobStatus.SUCCEEDED).only("result").first()
     refused = {int(study_id) for study_id in (last.result.get("skipped") or {})} if last else set()
     return bool(waiting - refused)
@@ -236,29 +246,46 @@ class ImagesStatus:
     without_images: int  # studies the job found no series for: counted, not listed
     refused: list[tuple[str, str]]  # (study id, reason): series that could not be converted
 
+    @property
+    def retryable(self) -> bool:
+        """Whether to offer "Retry refused": the last conversion is over, refused some series,
+        and "Convert images" (which would retry them too) is not on offer."""
+        return bool(self.refused) and not self.pending and self.job is not None and self.job.is_finished
+
 
 def cohort_images_status(cohort: Cohort) -> ImagesStatus:
     job = cohort_images_jobs(cohort).first()
-    skipped = sorted((job.result.get("skipped") or {}).items(), key=lambda item: int(item[0])) if job else []
+    without_images, refused = cohort_images_refusals(job.result if job else {})
     return ImagesStatus(
         volumes=CohortVolume.objects.filter(cohort=cohort).count(), pending=cohort_images_pending(cohort), job=job,
-        without_images=sum(reason == NO_IMAGES for _, reason in skipped),
-        refused=[(study_id, reason) for study_id, reason in skipped if reason != NO_IMAGES],
+        without_images=without_images, refused=refused,
     )
 
 
-def cohort_images_request(*, cohort: Cohort, actor: AbstractBaseUser) -> Job | None:
+def cohort_images_request(
+    *, cohort: Cohort, actor: AbstractBaseUser, retry_refused: bool = False, request: HttpRequest | None = None,
+    channel: str = "page",
+) -> Job | None:
     """Queue the conversion of the cohort's images, or return the job already at it.
 
-    None when no study of the cohort has images left to convert. The caller has checked the
-    actor's role.
+    None when no study of the cohort has images left to convert (with `retry_refused`: none
+    left, counting those the last conversion refused). Idempotent while a job is queued or
+    running; each new job is audited. The caller has checked the actor's role.
     """
     running = cohort_images_jobs(cohort).filter(status__in=(JobStatus.QUEUED, JobStatus.RUNNING)).first()
     if running is not None:
         return running
-    if not cohort_images_pending(cohort):
+    if not cohort_images_pending(cohort, retry_refused=retry_refused):
         return None
-    return job_create(kind=COHORT_IMAGES_JOB, protocol=cohort.protocol, actor=actor, params={"cohort": cohort.pk})
+    # Every run converts whatever has no volume yet; the flag is kept to say why this one ran.
+    params: dict[str, Any] = {"cohort": cohort.pk, **({"retry_refused": True} if retry_refused else {})}
+    with transaction.atomic():
+        job = job_create(kind=COHORT_IMAGES_JOB, protocol=cohort.protocol, actor=actor, params=params)
+        audit_record(
+            actor=actor, action=COHORT_IMAGES_ACTION, obj=cohort, protocol=cohort.protocol, request=request,
+            channel=channel, detail={"cohort": cohort.pk, "job": job.pk, "retry_refused": retry_refused},
+        )
+    return job
 
 
 def cohort_images_job(job: Job) -> JobOutcome:

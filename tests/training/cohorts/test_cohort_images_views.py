@@ -48,8 +48,10 @@ def test_the_page_offers_to_convert_until_the_images_are_converted(client_for, s
     assert "nifti-manifest" not in page
     run_job(cohort_images_request(cohort=cohort, actor=scientist).pk, cohort_images_job)
     page = client.get(reverse("training:cohort-detail", args=[cohort.pk])).content.decode()
-    # The series with a missing slice was refused: listed with its reason, not offered again.
-    assert convert not in page
+    # The series with a missing slice was refused: listed with its reason, not converted again
+    # unless asked to ("Retry refused").
+    assert "Convert images" not in page
+    assert 'name="retry_refused" value="1"' in page
     assert "?format=nifti-manifest" in page
     assert "Missing slices" in page
     assert "9 studies have no DICOM images." in page  # counted, not listed
