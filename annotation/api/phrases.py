@@ -29,6 +29,7 @@ from annotation.services.phrases import (
     PhraseEditInvalid,
     engine_schema_after,
     phrase_change_save,
+    phrase_edit_from_lists,
     phrase_edit_plan,
 )
 from annotation.services.schemas import schema_for_protocol, schema_to_engine
@@ -44,6 +45,11 @@ class PhraseEditInSerializer(serializers.Serializer):
     disable = serializers.ListField(
         child=serializers.CharField(max_length=200), required=False, default=list, max_length=200,
         help_text="Phrases to disable: the label's own, or ones the engine infers (synonyms, abbreviations).",
+    )
+    order = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, max_length=1000,
+        help_text="New priority, first = highest: these phrases of the label in this order, then its others "
+        "as they were. The best-ranked matching phrase sets p.",
     )
 
 
@@ -111,7 +117,7 @@ def _invalid(error: PhraseEditInvalid) -> Response:
 
 
 def _edit(data: dict[str, Any]) -> PhraseEdit:
-    return PhraseEdit(add=tuple(data["add"]), disable=tuple(data["disable"]))
+    return phrase_edit_from_lists(add=data["add"], disable=data["disable"], order=data["order"])
 
 
 class ProtocolPhrasesApi(APIView):

@@ -1,12 +1,17 @@
 """Result types and the per-label aggregation of several mentions.
 
 Value: positive over uncertain over negative, as the CheXpert labeler aggregates. p: each mention
-starts from its phrase's precision prior; negation pulls it towards 0, uncertainty towards 0.5;
-positive mentions combine as a noisy-OR, so two independent positive mentions are surer than one.
+starts from its phrase's precision prior; negation pulls it towards 0, uncertainty towards 0.5.
+Among the mentions that carry the label's value, only those of the best-ranked phrase (the
+curator's priority, priority.py) set p: a trusted phrase is not diluted, nor a weak one
+propped up, by another phrase matching in the same report. Repeated mentions of that one
+phrase combine as before: positive as a noisy-OR (said twice is surer than once), uncertain by
+the max, negative by a damped product. Every mention stays in the evidence.
 All arithmetic is deterministic and rounded to 4 decimals.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,10 +75,18 @@ def mention_p(value: str, prior: float, probable: bool) -> float:
     return 0.5 + (prior - 0.5) * shrink
 
 
-def aggregate(mentions: list[Mention]) -> LabelResult:
-    """Combine the mentions of one label (non-empty list, in text order)."""
+def aggregate(mentions: list[Mention], ranks: Mapping[str, int] | None = None) -> LabelResult:
+    """Combine the mentions of one label (non-empty list, in text order).
+
+    ``ranks``: the label's phrase -> rank (priority.phrase_ranks); p comes from the mentions of
+    the best-ranked phrase among those carrying the value. A phrase it lacks ranks after every
+    phrase it has. None: no priority, every mention of the value counts.
+    """
     value = max((m.value for m in mentions), key=_RANK.__getitem__)
-    ps = [mention_p(m.value, m.prior, m.probable) for m in mentions if m.value == value]
+    deciding = [m for m in mentions if m.value == value]
+    if ranks is not None and len(deciding) > 1:
+        deciding = _best_ranked(deciding, ranks)
+    ps = [mention_p(m.value, m.prior, m.probable) for m in deciding]
     if value == "positive":
         miss = 1.0
         for p in ps:
@@ -88,6 +101,16 @@ def aggregate(mentions: list[Mention]) -> LabelResult:
         p_label = p_label ** (1.0 / (1.0 + 0.5 * (len(ps) - 1)))  # more negations, slightly lower
     p_label = min(max(p_label, 0.001), 0.999)
     return LabelResult(value, round(p_label, 4), [m.evidence for m in mentions])
+
+
+def _best_ranked(mentions: list[Mention], ranks: Mapping[str, int]) -> list[Mention]:
+    """The mentions whose phrase has the lowest rank (all of them when they cite one phrase)."""
+    first = mentions[0].evidence.phrase
+    if all(m.evidence.phrase == first for m in mentions):
+        return mentions
+    unranked = len(ranks)
+    best = min(ranks.get(m.evidence.phrase, unranked) for m in mentions)
+    return [m for m in mentions if ranks.get(m.evidence.phrase, unranked) == best]
 
 
 def no_finding_result(other_ps: list[float]) -> LabelResult:

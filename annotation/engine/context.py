@@ -45,12 +45,17 @@ class Rule:
     spares_procedures: bool = False
 
 
-@dataclass(frozen=True)
 class Trigger:
-    start: int
-    end: int
-    rules: tuple[Rule, ...]
-    terminates: bool
+    """A selected trigger: tokens [start, end) and its rules. Built for every sentence with a
+    finding, so a plain slotted class (a frozen dataclass costs twice as much to create)."""
+
+    __slots__ = ("end", "rules", "start", "terminates")
+
+    def __init__(self, start: int, end: int, rules: tuple[Rule, ...], terminates: bool) -> None:
+        self.start = start
+        self.end = end
+        self.rules = rules
+        self.terminates = terminates
 
 
 @dataclass(frozen=True)
@@ -60,6 +65,18 @@ class Decision:
     value: str | None
     modifiers: tuple[str, ...]
     probable: bool = False
+
+
+_DECISIONS: dict[tuple[str | None, tuple[str, ...], bool], Decision] = {}
+
+
+def _decision(value: str | None, modifiers: tuple[str, ...], probable: bool = False) -> Decision:
+    """The one (immutable) Decision for these fields: a few kinds, decided for every mention."""
+    key = (value, modifiers, probable)
+    found = _DECISIONS.get(key)
+    if found is None:
+        found = _DECISIONS[key] = Decision(value, modifiers, probable)
+    return found
 
 
 def _norm_literal(text: str) -> str:
@@ -158,7 +175,7 @@ class ContextRules:
         """
         hits: list[tuple[int, Rule, Trigger]] = []
         if triggers:
-            terms = [t for t in triggers if t.terminates]
+            terms: list[Trigger] | None = None  # the terminators, listed when a distance is needed
             for trig in triggers:
                 if trig.start < end and trig.end > start:
                     # A trigger that begins before the mention and runs into it ("no acute" +
@@ -188,6 +205,8 @@ class ContextRules:
                         continue
                     if dist < 0:
                         dist = gap_b - gap_a  # tokens strictly between trigger and mention
+                        if terms is None:
+                            terms = [t for t in triggers if t.terminates]
                         # Two reasons to block, kept apart so each reads on its own.
                         if any(t is not trig and t.start >= gap_a and t.end <= gap_b for t in terms):  # noqa: SIM114
                             dist = 10_000
@@ -219,7 +238,7 @@ class ContextRules:
             )):
                 unc = hit
         if HYPOTHETICAL in categories or HISTORICAL in categories:
-            return Decision(None, tuple(sorted(categories & {HYPOTHETICAL, HISTORICAL})))
+            return _decision(None, tuple(sorted(categories & {HYPOTHETICAL, HISTORICAL})))
         persistent = (PERSISTENT,) if PERSISTENT in categories else ()
         if neg is not None and unc is not None:
             n_trig, u_trig = neg[2], unc[2]
@@ -235,20 +254,20 @@ class ContextRules:
         if neg is not None:
             cat = neg[1].category
             mods = (NEGATED,) if cat == NEGATED else (RESOLVED,)
-            return Decision("negative", mods)
+            return _decision("negative", mods)
         if unc is not None:
             if unc[1].category == PROBABLE:
-                return Decision("uncertain", (POSSIBLE, PROBABLE), probable=True)
-            return Decision("uncertain", (POSSIBLE,))
+                return _decision("uncertain", (POSSIBLE, PROBABLE), probable=True)
+            return _decision("uncertain", (POSSIBLE,))
         if is_attribute:
             if persistent:
-                return Decision("uncertain", (POSSIBLE, PERSISTENT))
+                return _decision("uncertain", (POSSIBLE, PERSISTENT))
             if QUALIFIER in categories:
-                return Decision("positive", ())
-            return Decision(None, ())
+                return _decision("positive", ())
+            return _decision(None, ())
         if is_uncertain_phrase:
-            return Decision("uncertain", (POSSIBLE,) + persistent)
-        return Decision("positive", persistent)
+            return _decision("uncertain", (POSSIBLE,) + persistent)
+        return _decision("positive", persistent)
 
 
 

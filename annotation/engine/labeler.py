@@ -25,6 +25,7 @@ from annotation.engine.context import ContextRules, default_rules
 from annotation.engine.lexicon import active_inferred_terms
 from annotation.engine.lexicon import organs as organ_table
 from annotation.engine.prefilter import build_prefilter
+from annotation.engine.priority import phrase_ranks
 from annotation.engine.schema import Schema
 from annotation.engine.sections import ignored_sections, split_sections
 from annotation.engine.tokens import (  # spaCy without torch: see spacy_import.py
@@ -44,6 +45,10 @@ _ALPHA_RE = re.compile(r"[a-z]+")
 _SEGMENT_CACHE_SIZE = 200_000
 # Segment boundaries: line breaks, and whitespace after "." / "!" (not after "vs." / "Dr.").
 _SEGMENT_RE = re.compile(r"\n+|(?<![Vv]s\.)(?<!Dr\.)(?<=[.!])[ \t]+")
+# The same separators, kept by re.split (segments at even indexes, separators at odd ones), and
+# written to start with a character set, which lets the regex engine skip ahead to the next
+# whitespace character instead of trying the look-behinds at every position (3x faster).
+_SEGMENT_SPLIT_RE = re.compile(r"([\n \t](?:(?<=\n)\n*|(?<=[.!][ \t])(?<![Vv]s\.[ \t])(?<!Dr\.[ \t])[ \t]*))")
 
 KIND_PHRASE = "P"
 KIND_ATTRIBUTE = "A"
@@ -81,6 +86,8 @@ class Labeler:
         self.schema = schema
         self.rules = rules or default_rules()
         self.phrase_set_hash = schema.phrase_set_hash()
+        # label -> phrase -> rank: the best-ranked matching phrase sets p (priority.py)
+        self.ranks = phrase_ranks(schema)
         self._label_order = {name: i for i, name in enumerate(schema.label_names())}
         self._ignored = ignored_sections()
         self._build()
@@ -217,6 +224,12 @@ class Labeler:
         matcher.add(KIND_SENT, sent_patterns)
         self._sent_key = sent_key
         self._matcher = matcher
+        # key -> (label, kind, phrase) of the targets that need no other match to count
+        self._plain_targets = {
+            key_id: (label, kind, phrase)
+            for key_id, (kind, label, phrase) in self._key_info.items()
+            if kind in (KIND_PHRASE, KIND_ATTRIBUTE, KIND_UNCERTAIN, KIND_BLOCKER)
+        }
         targets = {w: w for w in words} | norm_of
         self._speller = SpellingCorrector(targets, known_words() | self.rules.words)
 
@@ -255,30 +268,34 @@ class Labeler:
         cache = self._segment_cache
         cache_get = cache.get
         headed = bool(self._headed_organs)
-        # (start, section name, cache key, cached entry or None) of each segment, in text order
-        segs: list[list[Any]] = []
+        # (start, section name, cache key, cached entry or None) of each segment that may hold a
+        # mention, in text order (a cached segment without mentions or blocker is left out)
+        segs: list[tuple[int, str, Any, Any]] = []
         missing: dict[Any, tuple[str, frozenset[str] | None]] = {}
-        finditer = _SEGMENT_RE.finditer
+        split = _SEGMENT_SPLIT_RE.split
         for section in split_sections(text):
             sec_name = section.name
             if sec_name in ignored:
                 continue
             organs = section.organs if headed else None
-            pos = section.start
-            stop = section.end
-            bounds = []
-            for sep in finditer(text, pos, stop):
-                bounds.append((pos, sep.start()))
-                pos = sep.end()
-            if pos < stop:
-                bounds.append((pos, stop))
-            for a, b in bounds:
-                segment = text[a:b]
-                key: Any = (organs, segment) if organs else segment
-                entry = cache_get(key)
-                if entry is None and key not in missing:
-                    missing[key] = (segment, organs)
-                segs.append([a, sec_name, key, entry])
+            a = section.start
+            # segment, separator, segment, ...: each segment's offset from the lengths before it
+            parts = split(text[a : section.end])
+            last = len(parts) - 1
+            for i in range(0, last + 1, 2):
+                segment = parts[i]
+                if segment:  # an empty segment holds nothing
+                    key: Any = (organs, segment) if organs else segment
+                    entry = cache_get(key)
+                    if entry is None:
+                        if key not in missing:
+                            missing[key] = (segment, organs)
+                        segs.append((a, sec_name, key, None))
+                    elif entry[0] or entry[1]:
+                        segs.append((a, sec_name, key, entry))
+                    a += len(segment)
+                if i < last:
+                    a += len(parts[i + 1])
         fresh = self._analyse_missing(missing) if missing else None
         by_label: dict[str, list[Mention]] = {}
         blocked = False
@@ -298,7 +315,7 @@ class Labeler:
         results: dict[str, LabelResult] = {}
         order = self._label_order
         for label in sorted(by_label, key=order.__getitem__):
-            results[label] = aggregate(by_label[label])
+            results[label] = aggregate(by_label[label], self.ranks.get(label))
         nf = self.schema.no_finding
         if nf is not None and not blocked and text.strip():
             ignore = self._nf_ignore
@@ -319,8 +336,6 @@ class Labeler:
         """
         cache = self._segment_cache
         prefilter = self._prefilter
-        speller_scan = self._speller.scan
-        vocab = self._nlp.vocab
         fresh: dict[Any, Any] = {}
         joint: list[tuple[Any, str, frozenset[str] | None]] = []
         for key, (segment, organs) in missing.items():
@@ -330,9 +345,7 @@ class Labeler:
             if segment[0].isspace() or segment[-1].isspace():
                 fresh[key] = self._analyse(segment, organs)
                 continue
-            for raw, norm in speller_scan(segment):
-                for form in {raw, *casings(raw.lower())}:
-                    vocab[form].norm_ = norm
+            self._learn_misspellings(segment)
             joint.append((key, segment, organs))
         if len(joint) == 1:
             key, segment, organs = joint[0]
@@ -361,12 +374,14 @@ class Labeler:
             seg_t1 = [*seps, len(doc)]
             per_seg: list[list[tuple[int, int, int]]] = [[] for _ in joint]
             bisect_right = bisect.bisect_right
+            # Matches come by start token: move to the next segment only when one starts past it.
+            t0, t1, found_in = 0, seg_t1[0] if seg_t1 else 0, per_seg[0] if per_seg else []
             for key_id, s, e in matches:
-                i = bisect_right(seg_t0, s) - 1
-                t1 = seg_t1[i]
+                if s >= t1:
+                    i = bisect_right(seg_t0, s) - 1
+                    t0, t1, found_in = seg_t0[i], seg_t1[i], per_seg[i]
                 if s < t1 and e <= t1:
-                    t0 = seg_t0[i]
-                    per_seg[i].append((key_id, s - t0, e - t0))
+                    found_in.append((key_id, s - t0, e - t0))
             for i, (key, seg, organs) in enumerate(joint):
                 found = per_seg[i]
                 if found:
@@ -379,6 +394,13 @@ class Labeler:
                 cache.clear()
             cache[key] = entry
         return fresh
+
+    def _learn_misspellings(self, segment: str) -> None:
+        """Give the misspellings first seen in ``segment`` the NORM of the word they stand for."""
+        vocab = self._nlp.vocab
+        for raw, norm in self._speller.scan(segment):
+            for form in {raw, *casings(raw.lower())}:
+                vocab[form].norm_ = norm
 
     def _add_segment(
         self,
@@ -423,10 +445,7 @@ class Labeler:
             return _EMPTY_ENTRY
         if self._prefilter is not None and not self._prefilter.may_match(segment):
             return _EMPTY_ENTRY  # no pattern can match: skip spaCy (exact, see prefilter.py)
-        vocab = self._nlp.vocab
-        for raw, norm in self._speller.scan(segment):
-            for form in {raw, *casings(raw.lower())}:
-                vocab[form].norm_ = norm
+        self._learn_misspellings(segment)
         doc = self._tokenizer(segment)
         matches = self._matcher(doc)
         if not matches:
@@ -449,6 +468,7 @@ class Labeler:
         """
         key_info = self._key_info
         trigger_rules = self._trigger_rules
+        plain_targets = self._plain_targets
         sent_key = self._sent_key
         per_label: dict[str, list[tuple[int, int, str, str]]] = {}
         exclusions: dict[str, list[tuple[int, int]]] = {}
@@ -467,6 +487,15 @@ class Labeler:
             rules = trigger_rules.get(key)
             if rules is not None:
                 found_triggers.append((s, e, rules))
+                continue
+            plain = plain_targets.get(key)
+            if plain is not None:
+                label, kind, phrase = plain
+                found = per_label.get(label)
+                if found is None:
+                    per_label[label] = [(s, e, kind, phrase)]
+                else:
+                    found.append((s, e, kind, phrase))
                 continue
             kind, label, phrase = key_info[key]
             if kind == KIND_EXCLUSION:
@@ -514,7 +543,8 @@ class Labeler:
             off = disabled.get(label)
             if off:  # a match inside a term a curator switched off
                 items = [it for it in items if not any(ds <= it[0] and it[1] <= de for ds, de in off)]
-            items.sort(key=lambda it: (it[0], it[0] - it[1]))
+            if len(items) > 1:
+                items.sort(key=_leftmost_longest)
             excl = exclusions.get(label, ())
             last_end = -1
             for s, e, kind, phrase in items:
@@ -556,12 +586,13 @@ class Labeler:
         # (sentence, label, is attribute) of each item of ``out``
         where: list[tuple[int, str, bool]] = []
         blocked = False
+        bisect_left = bisect.bisect_left
         for s, e, label, kind, phrase in targets:
-            i = bisect.bisect_left(sent_ends, s)
+            i = bisect_left(sent_ends, s)
             sent_start = sent_ends[i - 1] + 1 if i > 0 else 0
             sent_end = sent_ends[i] if i < len(sent_ends) else n_tokens
-            lo = bisect.bisect_left(trig_starts, sent_start)
-            hi = bisect.bisect_left(trig_starts, sent_end)
+            lo = bisect_left(trig_starts, sent_start)
+            hi = bisect_left(trig_starts, sent_end)
             decision = rules.decide(
                 s, e, triggers[lo:hi], kind == KIND_ATTRIBUTE, kind == KIND_UNCERTAIN, has_comma,
                 phrase in descriptive, finding_between, phrase in procedures,
@@ -580,7 +611,7 @@ class Labeler:
                 if kind == KIND_ATTRIBUTE:
                     prior = ATTRIBUTE_PRIOR
                 else:
-                    exact = all(w in exact_forms for w in _ALPHA_RE.findall(surface.lower()))
+                    exact = exact_forms.issuperset(_ALPHA_RE.findall(surface.lower()))
                     prior = EXACT_PRIOR if exact else FUZZY_PRIOR
             out.append((label, decision.value, prior, decision.probable, cs, ce, surface, phrase, decision.modifiers))
             where.append((i, label, kind == KIND_ATTRIBUTE))
@@ -591,6 +622,11 @@ class Labeler:
             named = {(i, label) for i, label, attr in where if not attr}
             out = [item for item, (i, label, attr) in zip(out, where, strict=True) if not (attr and (i, label) in named)]
         return tuple(out), blocked
+
+
+def _leftmost_longest(item: tuple[Any, ...]) -> tuple[int, int]:
+    """Sort key of (start, end, ...) matches: by start, the longest first."""
+    return (item[0], item[0] - item[1])
 
 
 def results_to_json(results: dict[str, LabelResult]) -> dict[str, Any]:

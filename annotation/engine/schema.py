@@ -73,7 +73,11 @@ class Schema:
         return [label.name for label in self.labels]
 
     def phrase_set_hash(self) -> str:
-        """Return a sha256 of the normalised phrases: stable across runs, processes and key order."""
+        """Return a sha256 of the normalised phrases: stable across runs, processes and key order.
+
+        Phrases, attribute anchors and uncertain phrases are hashed in their order (first
+        occurrence): it is their priority (priority.py), so a reorder is a phrase-set change.
+        """
         payload: dict[str, Any] = {
             "name": self.name,
             "labels": [
@@ -81,10 +85,10 @@ class Schema:
                     # only when set, so hashes of schemas without disabled terms stay as they were
                     **({"disabled": sorted({normalise_phrase(p) for p in label.disabled})} if label.disabled else {}),
                     "name": label.name,
-                    "phrases": sorted({normalise_phrase(p) for p in label.phrases}),
+                    "phrases": _unique_list([normalise_phrase(p) for p in label.phrases]),
                     "exclusions": sorted({normalise_phrase(p) for p in label.exclusions}),
-                    "attributes": sorted({normalise_phrase(p) for p in label.attributes}),
-                    "uncertain": sorted({normalise_phrase(p) for p in label.uncertain}),
+                    "attributes": _unique_list([normalise_phrase(p) for p in label.attributes]),
+                    "uncertain": _unique_list([normalise_phrase(p) for p in label.uncertain]),
                     "precision": sorted(
                         (normalise_phrase(k), round(float(v), 6)) for k, v in (label.precision or {}).items()
                     ),
@@ -153,7 +157,7 @@ def schema_from_dict(data: Any, source: str = "schema") -> Schema:
             raise SchemaError(f"{where}: key 'phrases' is missing")
         unknown = set(raw) - {"name", "phrases", "exclusions", "exclude", "precision", "attributes", "uncertain"}
         if unknown:
-            raise SchemaError(f"{where}: unknown key(s) {sorted(unknown)}")
+            raise SchemaError(f"{where}: unknown key(s) {sorted(map(str, unknown))}")
         precision_raw = raw.get("precision")
         precision: dict[str, float] | None = None
         if precision_raw is not None:
@@ -185,7 +189,7 @@ def schema_from_dict(data: Any, source: str = "schema") -> Schema:
         if raw_nf["label"] not in seen:
             raise SchemaError(f"{source}: no_finding.label {raw_nf['label']!r} is not a label of the schema")
         ignore = raw_nf.get("ignore") or []
-        if not isinstance(ignore, list) or any(x not in seen for x in ignore):
+        if not isinstance(ignore, list) or any(not isinstance(x, str) or x not in seen for x in ignore):
             raise SchemaError(f"{source}: no_finding.ignore must list label names of the schema")
         no_finding = NoFindingRule(
             label=raw_nf["label"],
@@ -194,18 +198,66 @@ def schema_from_dict(data: Any, source: str = "schema") -> Schema:
         )
     unknown_top = set(data) - {"name", "labels", "no_finding", "description", "version"}
     if unknown_top:
-        raise SchemaError(f"{source}: unknown top-level key(s) {sorted(unknown_top)}")
+        raise SchemaError(f"{source}: unknown top-level key(s) {sorted(map(str, unknown_top))}")
     return Schema(name=name.strip(), labels=labels, no_finding=no_finding)
 
 
+# A schema file is a few labels and their phrases (chexpert.yaml: 9 KB). PyYAML's pure-Python
+# reader takes about a second per 100 KB, and its scanner is quadratic in nesting depth ("[" * 2000
+# takes seconds before failing), so larger or deeper files are refused before they cost more
+# (SECURITY.md promise 12: no hostile file slower than 2 s). Real schemas nest 4 levels deep.
+MAX_SCHEMA_BYTES = 128 * 1024
+MAX_SCHEMA_DEPTH = 16
+
+
+class _SchemaLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that stops at MAX_SCHEMA_DEPTH, before the scanner reaches deeper levels."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_SCHEMA_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nested deeper than {MAX_SCHEMA_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def _parse_yaml(text: str, source: str) -> Any:
+    if len(text) > MAX_SCHEMA_BYTES:
+        raise SchemaError(f"{source}: larger than {MAX_SCHEMA_BYTES // 1024} KiB, too big for a schema file")
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_SchemaLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
+        if mark is None and isinstance(exc, yaml.reader.ReaderError):
+            # A character YAML refuses (a control character) comes with its offset only.
+            line = text.count("\n", 0, exc.position)
+            mark = yaml.Mark(source, exc.position, line, exc.position - text.rfind("\n", 0, exc.position) - 1, None, None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise SchemaError(f"{source}:{where}: malformed YAML ({problem})") from exc
+
+
+def _read_schema_file(path: Path) -> str:
+    try:
+        too_big = path.stat().st_size > MAX_SCHEMA_BYTES
+        data = b"" if too_big else path.read_bytes()
+    except OSError as exc:
+        raise SchemaError(f"{path}: cannot read schema file ({exc.strerror})") from exc
+    except ValueError as exc:  # a NUL byte in the path
+        raise SchemaError(f"{path!r}: cannot read schema file (not a valid path)") from exc
+    if too_big:
+        raise SchemaError(f"{path}: larger than {MAX_SCHEMA_BYTES // 1024} KiB, too big for a schema file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - data.rfind(b"\n", 0, exc.start)
+        raise SchemaError(f"{path}: line {line}, column {column}: not UTF-8 text") from None
 
 
 def load_schema_yaml(path_or_text: str | os.PathLike[str]) -> Schema:
@@ -214,16 +266,13 @@ def load_schema_yaml(path_or_text: str | os.PathLike[str]) -> Schema:
         isinstance(path_or_text, str) and "\n" not in path_or_text and ":" not in path_or_text
     ):
         path = Path(path_or_text)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SchemaError(f"{path}: cannot read schema file ({exc.strerror})") from exc
+        text = _read_schema_file(path)
         source = str(path)
     else:
         text = str(path_or_text)
-        if "\n" not in text and Path(text).is_file():
+        if "\n" not in text and "\0" not in text and Path(text).is_file():
             source = text
-            text = Path(text).read_text(encoding="utf-8")
+            text = _read_schema_file(Path(text))
         else:
             source = "schema"
     return schema_from_dict(_parse_yaml(text, source), source)

@@ -123,8 +123,12 @@ def split_sections(text: str, default: str = "findings") -> list[Section]:
     if "\n" in text:
         pos = 0
         for line in text.split("\n"):
+            # whitespace has no case, so the line is upper case exactly when its stripped text is
+            if not line.isupper():
+                pos += len(line) + 1
+                continue
             stripped = line.strip()
-            if stripped and len(stripped) < 80 and stripped.isupper():
+            if len(stripped) < 80:
                 title = " ".join(stripped.split())
                 name = cfg.title_to_name.get(title)
                 if name is not None:

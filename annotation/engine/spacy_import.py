@@ -19,6 +19,11 @@ that imports the whole command line (typer, click, every ``spacy`` subcommand: ~
 when called; both are removed from ``sys.modules`` right after, so ``import spacy.cli`` later (or
 ``spacy.info()``) loads the real command line. If the stand-in ever breaks the import (a spaCy
 upgrade), the half-imported modules are dropped and spaCy is imported as usual.
+
+Third, ``spacy.util`` imports ``langcodes`` (~0.1-0.2 s of CPU, most of it one module of data
+tables) only to find a language other than the one asked for when that one is missing; while
+spaCy is first imported, ``langcodes`` is a stand-in that imports the real module on its first
+attribute read (``spacy.util`` keeps the stand-in; ``import langcodes`` later gets the real one).
 """
 from __future__ import annotations
 
@@ -55,13 +60,24 @@ def _spacy_info(*args: Any, **kwargs: Any) -> Any:
     return info(*args, **kwargs)
 
 
+class _LazyModule(ModuleType):
+    """A module imported on its first attribute read (``spacy.util`` keeps the stand-in)."""
+
+    def __getattr__(self, name: str) -> Any:
+        if sys.modules.get(self.__name__) is self:
+            del sys.modules[self.__name__]
+        return getattr(importlib.import_module(self.__name__), name)
+
+
 def _import_without_cli() -> ModuleType:
     cli = ModuleType("spacy.cli")
     cli.__path__ = []  # a package, so that "spacy.cli.info" resolves to the stand-in below
     info = ModuleType("spacy.cli.info")
     info.info = _spacy_info  # type: ignore[attr-defined]
     cli.info = info  # type: ignore[attr-defined]
-    stand_ins = {"spacy.cli": cli, "spacy.cli.info": info}
+    stand_ins: dict[str, ModuleType] = {"spacy.cli": cli, "spacy.cli.info": info}
+    if "langcodes" not in sys.modules:
+        stand_ins["langcodes"] = _LazyModule("langcodes")
     sys.modules.update(stand_ins)
     try:
         spacy = importlib.import_module("spacy")

@@ -2,4 +2,4 @@
 from __future__ import annotations
 
 # Stored on every soft label: a change here marks every report stale for the next relabel.
-ENGINE_VERSION = "radlabel-engine 1.3.0"
+ENGINE_VERSION = "radlabel-engine 1.4.0"

@@ -1,6 +1,7 @@
 """Curators' phrase edits: validate an edit set, preview what a relabel would change, save, revert.
 
-An edit set names phrases by text (add, disable, enable), by id (rename, reorder). It is turned into
+An edit set names phrases by text (add, disable, enable, reorder over the API), by id (rename,
+reorder on the page). It is turned into
 a *plan*: one (phrase id or None, state before, state after) per phrase it touches, a state being
 {text, kind, enabled, order} or None for "no such row". The same plan is written by the preview
 (inside a savepoint that is rolled back, to read the engine schema the edit would give) and by the
@@ -67,14 +68,16 @@ class PhraseEdit:
     enable: tuple[str, ...] = ()
     rename: tuple[tuple[int, str], ...] = ()  # (phrase id, new text)
     order: tuple[int, ...] = ()  # mention phrase ids, highest priority first; others follow
+    order_texts: tuple[str, ...] = ()  # the same by text (the API); not together with `order`
 
     def is_empty(self) -> bool:
-        return not (self.add or self.disable or self.enable or self.rename or self.order)
+        return not (self.add or self.disable or self.enable or self.rename or self.order or self.order_texts)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "add": list(self.add), "disable": list(self.disable), "enable": list(self.enable),
             "rename": [[pk, text] for pk, text in self.rename], "order": list(self.order),
+            "order_texts": list(self.order_texts),
         }
 
 
@@ -176,12 +179,20 @@ def phrase_edit_plan(*, protocol: Protocol, label: Label, edit: PhraseEdit) -> P
         if clash is not None and clash.pk != pk:
             raise PhraseEditInvalid(f"{norm!r} is already a phrase of {label.name}.")
         touch(phrase)["text"] = norm
-    if edit.order:
-        missing = [pk for pk in edit.order if pk not in by_id]
+    order = edit.order
+    if edit.order_texts:
+        if edit.order:
+            raise PhraseEditInvalid("Give the new order by phrase id or by text, not both.")
+        # Priority decides which phrase's precision sets p (docs/CURATION.md, "Priority").
+        named = [normalise_phrase(text) for text in edit.order_texts]
+        unknown.extend(text for text in named if text not in mentions)
+        order = tuple(mentions[text].pk for text in named if text in mentions)
+    if order:
+        missing = [pk for pk in order if pk not in by_id]
         unknown.extend(f"phrase id {pk}" for pk in missing)
-        if len(set(edit.order)) != len(edit.order):
+        if len(set(order)) != len(order):
             raise PhraseEditInvalid("The new order names a phrase twice.")
-        ranked = [*[by_id[pk] for pk in edit.order if pk in by_id], *[p for p in by_id.values() if p.pk not in edit.order]]
+        ranked = [*[by_id[pk] for pk in order if pk in by_id], *[p for p in by_id.values() if p.pk not in order]]
         for position, phrase in enumerate(ranked):
             if phrase.order != position or phrase.pk in states:
                 touch(phrase)["order"] = position
@@ -368,6 +379,9 @@ def phrase_change_revert(
     )
 
 
-def phrase_edit_from_lists(*, add: Iterable[str] = (), disable: Iterable[str] = ()) -> PhraseEdit:
-    """The API's edit shape: {"add": [...], "disable": [...]}."""
-    return PhraseEdit(add=tuple(add), disable=tuple(disable))
+def phrase_edit_from_lists(
+    *, add: Iterable[str] = (), disable: Iterable[str] = (), order: Iterable[str] = ()
+) -> PhraseEdit:
+    """The API's edit shape: {"add": [...], "disable": [...], "order": [...]} (order optional:
+    the phrases named first, in that order, then the label's others as they were)."""
+    return PhraseEdit(add=tuple(add), disable=tuple(disable), order_texts=tuple(order))

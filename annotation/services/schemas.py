@@ -169,6 +169,9 @@ def schema_for_protocol(protocol: Protocol) -> LabelSchema:
 def schema_to_engine(schema: LabelSchema) -> Schema:
     """Build the engine's Schema from the enabled phrases, in label and phrase order.
 
+    Phrase order (`Phrase.order`, then text) is the curator's priority: the engine lets the
+    best-ranked matching phrase set p, and the phrase-set hash includes the order.
+
     Disabled mention phrases are passed as exclusions, so nothing brings them back.
 
     A built-in schema keeps what only the shipped file holds (attribute anchors, always-uncertain

@@ -66,9 +66,11 @@ def test_missing_phrases_key_is_named() -> None:
 
 def test_phrase_set_hash_is_stable_and_sensitive() -> None:
     a = Labeler(Schema("s", [LabelSpec("A", ["Foo ", "bar"])])).phrase_set_hash
-    b = Labeler(Schema("s", [LabelSpec("A", ["bar", "foo"])])).phrase_set_hash
+    b = Labeler(Schema("s", [LabelSpec("A", ["foo", "bar", "FOO"])])).phrase_set_hash
     c = Labeler(Schema("s", [LabelSpec("A", ["bar", "baz"])])).phrase_set_hash
+    reordered = Labeler(Schema("s", [LabelSpec("A", ["bar", "foo"])])).phrase_set_hash
     assert a == b != c
+    assert reordered not in (a, c)  # order is priority (docs/ENGINE.md, "p")
     assert len(a) == 64
     assert ENGINE_VERSION
 

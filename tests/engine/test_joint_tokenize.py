@@ -46,7 +46,7 @@ class _OneSegmentAtATime(Labeler):
             if pos < section.end:
                 blocked |= self._add_segment(text, pos, section.end, section.name, cache, by_label, organs)
         order = self._label_order
-        results = {label: aggregate(by_label[label]) for label in sorted(by_label, key=order.__getitem__)}
+        results = {label: aggregate(by_label[label], self.ranks.get(label)) for label in sorted(by_label, key=order.__getitem__)}
         nf = self.schema.no_finding
         if nf is not None and not blocked and text.strip():
             ignore = self._nf_ignore

@@ -1,4 +1,4 @@
-"""spaCy is imported without torch and without its command line, and both still load later."""
+"""spaCy is imported without torch, its command line or langcodes, and all still load later."""
 from __future__ import annotations
 
 import subprocess
@@ -11,6 +11,11 @@ spacy = import_spacy()
 assert "torch" not in sys.modules, "torch imported"
 assert "typer" not in sys.modules and "spacy.cli" not in sys.modules, "spaCy command line imported"
 assert [t.text for t in spacy.blank("en")("No effusion.")] == ["No", "effusion", "."]
+assert "langcodes" not in sys.modules, "langcodes imported"
+import spacy.util
+assert spacy.util.find_matching_language("no") == "nb"  # the stand-in loads langcodes when read
+import langcodes
+assert langcodes.tag_is_valid("en")
 import spacy.cli
 assert callable(spacy.cli.info) and "typer" in sys.modules
 print("ok")
