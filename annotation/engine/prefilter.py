@@ -68,12 +68,12 @@ class SegmentPrefilter:
         if self.always or not segment.isascii():
             return True
         lower = segment.lower()
+        runs = set(_RUN_RE.findall(lower))
+        if not self._forms.isdisjoint(runs):  # first: it decides most segments that pass
+            return True
         for sub in self._special:
             if sub in lower:
                 return True
-        runs = set(_RUN_RE.findall(lower))
-        if not self._forms.isdisjoint(runs):
-            return True
         known = self._known
         verdicts = self._verdicts
         for run in runs:
