@@ -13,6 +13,10 @@ from reports.selectors.studies import StudyFilters, report_sections
 class TokenObtainInputSerializer(serializers.Serializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    otp = serializers.CharField(
+        max_length=10, required=False, allow_blank=True,
+        help_text="The 6-digit code of the user's authenticator app; required once they enrolled one.",
+    )
 
 
 class TokenOutputSerializer(serializers.Serializer):

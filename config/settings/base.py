@@ -13,6 +13,7 @@ from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("RADLABEL_VAR_DIR", BASE_DIR / "var"))
@@ -62,6 +63,8 @@ INSTALLED_APPS = [
     "template_partials",
     "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "reports",
     "annotation",
     "training",
@@ -76,9 +79,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Names the signed-in user to the row-history triggers (PostgreSQL; config/history_actor.py).
+    "config.history_actor.HistoryActorMiddleware",
     "reports.middleware.SessionTimeoutMiddleware",
     # Every page needs a signed-in user unless its view says otherwise (login, DRF's own auth).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Marks request.user verified when the session passed a TOTP code; then ours keeps a user who
+    # owes a code or (RADLABEL_TOTP=admins) an enrolment away from everything else.
+    "django_otp.middleware.OTPMiddleware",
+    "reports.totp.middleware.TotpRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -159,6 +168,19 @@ AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # JSON for API clients, the lockout page for browsers; both 429.
 AXES_LOCKOUT_CALLABLE = "reports.api.auth.lockout_response"
+
+# Two-step sign-in with a TOTP app (SECURITY.md promise 8, docs/SECURITY.md): "off"; "optional" (users
+# may enrol from their account page; enrolled users then give a code after the password, on the
+# login page and the token endpoint); "admins" (as optional, and staff must enrol before anything).
+TOTP_MODE = os.environ.get("RADLABEL_TOTP", "optional").strip().lower()
+if TOTP_MODE not in {"off", "optional", "admins"}:
+    raise ImproperlyConfigured(f"RADLABEL_TOTP must be off, optional or admins, not {TOTP_MODE!r}")
+OTP_TOTP_ISSUER = "radlabel"
+# The Django admin may delete a lost device but never show its secret (an admin could copy it).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Wrong codes count toward the axes lockout above (one limit per username for password and code);
+# django-otp's own growing delay would also refuse a right code typed soon after a wrong one.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -241,6 +263,11 @@ SPECTACULAR_SETTINGS = {
     # The schema describes the API, not data, but every route needs a signed-in caller (promise 11).
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # The 401 / 403 / 404 that DRF answers around every view, documented once (promise 11).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reports.api.openapi.document_error_responses",
+    ],
 }
 
 # Celery: ids only in messages; job state lives in the database (reports.Job).

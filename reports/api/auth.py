@@ -16,6 +16,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from reports.serializers import ErrorSerializer, TokenObtainInputSerializer, TokenOutputSerializer
+from reports.services.totp import totp_token_problem
 
 LOCKED_MESSAGE = "Too many failed sign-ins: this account is locked for a while. Try later or ask an administrator."
 
@@ -43,7 +44,7 @@ class TokenObtainApi(APIView):
         request=TokenObtainInputSerializer,
         responses={
             200: TokenOutputSerializer,
-            400: OpenApiResponse(ErrorSerializer, description="Missing or wrong credentials."),
+            400: OpenApiResponse(ErrorSerializer, description="Missing or wrong credentials or one-time code."),
             429: OpenApiResponse(ErrorSerializer, description="Locked out after repeated failures, or throttled."),
         },
         auth=[],
@@ -51,8 +52,10 @@ class TokenObtainApi(APIView):
     def post(self, request: Request) -> Response:
         serializer = TokenObtainInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        credentials = dict(serializer.validated_data)
+        otp = credentials.pop("otp", "")
         # The plain HttpRequest, so axes records the failure against this client and username.
-        user = authenticate(request=request._request, **serializer.validated_data)
+        user = authenticate(request=request._request, **credentials)
         if getattr(request._request, "axes_locked_out", False):
             return Response({"detail": LOCKED_MESSAGE}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         if user is None or not user.is_active:
@@ -60,5 +63,10 @@ class TokenObtainApi(APIView):
                 {"detail": "Unable to sign in with these credentials: check the username and password."},
                 status=status.HTTP_400_BAD_REQUEST,
             )
+        problem = totp_token_problem(request=request._request, user=user, otp=otp)
+        if problem:
+            if getattr(request._request, "axes_locked_out", False):
+                return Response({"detail": LOCKED_MESSAGE}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+            return Response({"detail": problem}, status=status.HTTP_400_BAD_REQUEST)
         token, _ = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
