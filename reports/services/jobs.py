@@ -2,7 +2,13 @@
 
 A job's state lives in the database, so a killed worker, a lost broker message or a restart
 never leaves it unknowable: the worker heartbeats while it runs, and `job_reap` re-queues or
-fails jobs whose heartbeat stopped (SECURITY.md promises 13 and 14).
+fails jobs whose heartbeat stopped, and sends again the message of a job queued for too long
+(SECURITY.md promises 13 and 14; tests/integration/test_worker_death_soak.py and
+test_restart_broker_database.py kill workers and connections to prove it).
+
+`attempts` doubles as the fencing token of a run: job_start bumps it, and progress and the final
+state are written only while it is unchanged, so a worker the reaper gave up on (frozen, cut off
+from the database) cannot overwrite the state of the attempt that replaced it.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from reports.jobs.registry import job_kind
@@ -64,18 +71,27 @@ def job_start(*, job_id: int) -> Job | None:
     """Claim a queued (or re-queued) job for this worker; None when it is finished or taken.
 
     The conditional update makes a duplicate broker delivery harmless: only one worker moves
-    the job to running.
+    the job to running. It counts the attempt in the same statement, so a worker killed right
+    after the claim still leaves the attempt counted for the reaper's limit.
     """
+    job = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).first()
+    if job is None:
+        return None
     now = timezone.now()
-    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, message="Running"
+    claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED, attempts=job.attempts).update(
+        status=JobStatus.RUNNING, started_at=now, heartbeat_at=now, message="Running",
+        attempts=job.attempts + 1,
     )
     if not claimed:
         return None
-    job = Job.objects.get(pk=job_id)
-    Job.objects.filter(pk=job_id).update(attempts=job.attempts + 1)
+    job.status, job.started_at, job.heartbeat_at, job.message = JobStatus.RUNNING, now, now, "Running"
     job.attempts += 1
     return job
+
+
+def _owned(job: Job) -> Any:
+    """The job's row while this attempt still runs it (see the module docstring on fencing)."""
+    return Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, attempts=job.attempts)
 
 
 def job_progress(*, job: Job, done: int, total: int | None = None, message: str = "") -> None:
@@ -85,9 +101,10 @@ def job_progress(*, job: Job, done: int, total: int | None = None, message: str 
         fields["total"] = total
     if message:
         fields["message"] = message[:500]
-    updated = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(**fields)
+    updated = _owned(job).update(**fields)
     if not updated:
-        raise JobCancelled(f"Job {job.pk} is no longer running")
+        # Cancelled, or re-queued by the reaper (and maybe claimed by another worker): stop.
+        raise JobCancelled(f"Job {job.pk} is no longer running in this attempt")
     for key, value in fields.items():
         setattr(job, key, value)
 
@@ -99,14 +116,15 @@ def job_heartbeat(*, job: Job) -> None:
 
 def _finish(job: Job, status: str, message: str, **fields: Any) -> None:
     now = timezone.now()
-    Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-        status=status, message=message[:500], finished_at=now, heartbeat_at=now, **fields
-    )
+    _owned(job).update(status=status, message=message[:500], finished_at=now, heartbeat_at=now, **fields)
     job.refresh_from_db()
 
 
 def job_succeed(*, job: Job, result: dict[str, Any], message: str = "Done") -> None:
-    _finish(job, JobStatus.SUCCEEDED, message, result=result, done=job.total or job.done)
+    # From the row, not this object: progress may have gone through another connection (an
+    # import's writing phase on PostgreSQL), which left this object's total behind.
+    complete = Case(When(total__gt=0, then=F("total")), default=F("done"))
+    _finish(job, JobStatus.SUCCEEDED, message, result=result, done=complete)
 
 
 def job_fail(*, job: Job, message: str, errors: list[dict[str, Any]] | None = None) -> None:
@@ -123,22 +141,57 @@ def job_cancel(*, job: Job) -> bool:
     )
 
 
+def job_retry(*, job: Job, reason: str, enqueue: Callable[[int, str], object] = job_enqueue) -> bool:
+    """Hand this attempt's job back to the queue, or fail it after MAX_ATTEMPTS; True if re-queued.
+
+    For a run stopped by a transient failure outside the job (the database connection dropped):
+    its own transaction was rolled back, so the next attempt starts clean.
+    """
+    if job.attempts >= MAX_ATTEMPTS:
+        _finish(job, JobStatus.FAILED, f"{reason}; gave up after {job.attempts} attempts.")
+        return False
+    # heartbeat_at: when it was queued again, so the reaper leaves its new message time to arrive.
+    requeued = _owned(job).update(
+        status=JobStatus.QUEUED, message=f"{reason}; re-queued."[:500], heartbeat_at=timezone.now()
+    )
+    if not requeued:
+        return False
+    enqueue(job.pk, job.kind)
+    return True
+
+
 def job_reap(*, enqueue: Callable[[int, str], object] = job_enqueue) -> dict[str, int]:
-    """Re-queue running jobs whose heartbeat stopped, or fail them after MAX_ATTEMPTS.
+    """Re-queue running jobs whose heartbeat stopped, or fail them after MAX_ATTEMPTS; send queued
+    jobs that waited past the heartbeat timeout again.
 
     Jobs are idempotent by design (imports check accessions, relabels recompute), so running
     one again after a worker died gives the same result as a clean run.
+
+    A queued job's message can be lost: a broker restarted without persistence, or a worker
+    killed between taking the message and claiming the job (the filesystem transport has no
+    acknowledgement). Sending it again costs at most a duplicate delivery, which job_start ignores;
+    heartbeat_at of a queued job records when it was last sent, so a long queue gets one more
+    message per job and timeout, not one per reaper run.
     """
-    cutoff = timezone.now() - settings.JOB_HEARTBEAT_TIMEOUT
-    stale = Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+    now = timezone.now()
+    cutoff = now - settings.JOB_HEARTBEAT_TIMEOUT
     counts = {"requeued": 0, "failed": 0}
+    waiting = Job.objects.filter(status=JobStatus.QUEUED).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, created_at__lt=cutoff)
+    )
+    for job in waiting:
+        resent = Job.objects.filter(pk=job.pk, status=JobStatus.QUEUED, heartbeat_at=job.heartbeat_at)
+        if resent.update(heartbeat_at=now):
+            enqueue(job.pk, job.kind)
+            counts["requeued"] += 1
+    stale = Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
     for job in stale:
         if job.attempts >= MAX_ATTEMPTS:
             _finish(job, JobStatus.FAILED, f"The worker stopped {job.attempts} times; giving up.")
             counts["failed"] += 1
             continue
         requeued = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at__lt=cutoff).update(
-            status=JobStatus.QUEUED, message="Re-queued after the worker stopped"
+            status=JobStatus.QUEUED, message="Re-queued after the worker stopped", heartbeat_at=now
         )
         if requeued:
             enqueue(job.pk, job.kind)
