@@ -369,3 +369,38 @@ class PhraseRevision(models.Model):
 
     def __str__(self) -> str:
         return f"Revision {self.pk} of phrase {self.phrase_id}"
+
+
+class ReportTerms(models.Model):
+    """The words of one report as the phrase preview's word index holds them (derived data).
+
+    `report_id` is not a foreign key: when a report is deleted or moves to another protocol its row
+    stays until the refresh takes its words out of the postings (services/report_terms.py).
+    """
+
+    report_id = models.BigIntegerField()
+    protocol = models.ForeignKey("reports.Protocol", on_delete=models.CASCADE, related_name="+")
+    # The report's state when indexed: a report whose updated_at or hash differs is read again.
+    report_updated_at = models.DateTimeField()
+    text_sha256 = models.CharField(max_length=64)
+    terms = models.TextField()  # distinct terms, space-separated
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["protocol", "report_id"], name="reportterms_unique_report")]
+
+    def __str__(self) -> str:
+        return f"Terms of report {self.report_id}"
+
+
+class TermPostings(models.Model):
+    """The reports of a protocol whose text holds a term: sorted ids, packed (selectors/report_terms.py)."""
+
+    protocol = models.ForeignKey("reports.Protocol", on_delete=models.CASCADE, related_name="+")
+    term = models.TextField()
+    reports = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["protocol", "term"], name="termpostings_unique_term")]
+
+    def __str__(self) -> str:
+        return f"Postings of {self.term!r} in protocol {self.protocol_id}"

@@ -4,12 +4,15 @@ from __future__ import annotations
 from celery import shared_task
 
 from annotation.services.relabel import relabel_protocol
+from annotation.services.report_terms import report_terms_refresh
 from reports.jobs.runner import JobOutcome, run_job
 from reports.models import Job
 
 
 def _relabel_body(job: Job) -> JobOutcome:
     counts = relabel_protocol(protocol=job.protocol, job=job, force=bool(job.params.get("force")))
+    # The relabel has just read the new and edited reports: index their words for the preview.
+    report_terms_refresh(protocol=job.protocol)
     return JobOutcome(result=counts, message=f"Relabelled {counts['reports']} reports")
 
 

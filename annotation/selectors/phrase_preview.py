@@ -11,7 +11,8 @@ same answer without running the engine over every report:
   inflection now claimed by a new phrase word, a misspelling now corrected to another word).
   All of these need a word in the text whose NORM (under either labeler) is a word of a changed
   pattern, or whose NORM differs: the *flagged* words. Only reports containing a flagged word
-  are run through the new labeler;
+  are run through the new labeler, found through the protocol's word index (report_terms.py)
+  without reading any other text; the labelers are read through annotation.engine.inspect;
 - reports already stale under the old phrase set (edited text, never labelled, an interrupted
   relabel) would be rewritten by the relabel whatever the edit: they are always run too;
 - every other report keeps what is stored, as the relabel would.
@@ -23,23 +24,34 @@ over random edits; docs/CURATION.md says why the word filter is a superset.
 """
 from __future__ import annotations
 
-import bisect
 import json
-import re
+import multiprocessing
+import os
 import threading
 import time
-from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Count, Max
 
-from annotation.engine import ENGINE_VERSION
+from annotation.engine import ENGINE_VERSION, inspect
+from annotation.engine.priority import reordered_texts
 from annotation.models import Label, SoftLabel
 from annotation.selectors.labels import last_full_pass_started, stale_reports
-from annotation.services.relabel import _chunks, _evidence_json, _jsonb_text, _stored_soft_labels
+from annotation.selectors.report_terms import (
+    changed_report_ids,
+    indexed_postings,
+    indexed_vocabulary,
+    text_terms,
+)
+from annotation.services.relabel import (
+    _chunks,
+    _evidence_json,
+    _jsonb_text,
+    _pg_execute,
+)
 from annotation.services.schemas import labeler_for_schema, schema_to_engine
 from reports.models import Protocol, Report, Study
 
@@ -48,8 +60,6 @@ if TYPE_CHECKING:
     from annotation.engine.labeler import Labeler
 
 ABSENT = "absent"
-_ALNUM_RE = re.compile(r"[a-z0-9]+")
-_SPELL_RE = re.compile(r"[a-z]{5,}")
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,9 @@ class SoftLabelChange:
     report_id: int
     study_id: int
     label: str
-    before: tuple[str, float, list[Any]] | None  # value, p, evidence; None = absent
-    after: tuple[str, float, list[Any]] | None
+    # value, p, evidence (JSON text until decoded_evidence reads it); None = absent
+    before: tuple[str, float, str | list[Any]] | None
+    after: tuple[str, float, str | list[Any]] | None
 
     @property
     def transition(self) -> str:
@@ -75,6 +86,9 @@ class PhrasePreview:
     stale: int = 0  # of which stale before the edit
     flagged_words: int = 0
     elapsed_ms: int = 0
+    processes: int = 1  # labelling processes
+    # seconds per step: find candidates, fetch texts, read stored, engine, compare
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def studies(self) -> list[int]:
@@ -99,21 +113,6 @@ class PhrasePreview:
         }
 
 
-def _entries(labeler: Labeler) -> set[tuple[str, str, str]]:
-    from annotation.engine.labeler import KIND_SENT, KIND_TRIGGER
-
-    return {info for info in labeler._key_info.values() if info[0] not in (KIND_TRIGGER, KIND_SENT)}
-
-
-def _norm(labeler: Labeler, word: str) -> str:
-    """The NORM the labeler gives a lower-case word: its spelling correction, else its lexeme's."""
-    if _SPELL_RE.fullmatch(word):
-        corrected = labeler._speller.correct(word)
-        if corrected is not None:
-            return corrected
-    return labeler._nlp.vocab[word].norm_
-
-
 class WordFilter:
     """Decides which report texts two labelers can label differently (a superset, never a miss).
 
@@ -128,17 +127,21 @@ class WordFilter:
     def __init__(self, old: Labeler, new: Labeler) -> None:
         self.old, self.new = old, new
         self.everything = False
-        changed = _entries(old) ^ _entries(new)
-        priors = set(old._precision.items()) ^ set(new._precision.items())
+        changed = set(inspect.pattern_entries(old) ^ inspect.pattern_entries(new))
+        priors = set(inspect.priors(old).items()) ^ set(inspect.priors(new).items())
         changed |= {("prior", label, phrase) for (label, phrase), _ in priors}
+        # A reorder moves p where two phrases of a label that now rank the other way both match.
+        reordered = reordered_texts(old.schema, old.ranks, new.schema, new.ranks)
+        changed |= {("rank", label, text) for label, text in reordered}
         if old.schema.no_finding != new.schema.no_finding or (old.rules is not new.rules and old.rules != new.rules):
             self.everything = True
         # Each changed pattern as a list of tokens, each token the set of NORMs it has in either labeler.
         self.patterns: list[list[frozenset[str]]] = []
         for _kind, _label, phrase in sorted(changed):
             tokens = []
-            for old_tok, new_tok in zip(old._nlp.make_doc(phrase), new._nlp.make_doc(phrase), strict=False):
-                norms = frozenset(_ALNUM_RE.findall(f"{old_tok.lower_} {old_tok.norm_} {new_tok.norm_}"))
+            pairs = zip(inspect.phrase_tokens(old, phrase), inspect.phrase_tokens(new, phrase), strict=False)
+            for (old_lower, old_norm), (_new_lower, new_norm) in pairs:
+                norms = frozenset(inspect.alnum_runs(f"{old_lower} {old_norm} {new_norm}"))
                 if norms:  # a punctuation token: the pattern's other tokens still have to be there
                     tokens.append(norms)
             if not tokens:
@@ -148,26 +151,23 @@ class WordFilter:
         # surfaces[norm]: the lower-case words that can carry that NORM under either labeler.
         self.surfaces: dict[str, set[str]] = {w: {w} for w in self.token_words}
         self.moved: set[str] = set()
-        self._exact = old._exact_forms | new._exact_forms
+        self._exact = inspect.exact_forms(old) | inspect.exact_forms(new)
         for word in self._exact:
             self._classify(word)
         # Tokenizer exceptions split inside a letter run ("isn't" -> "is", "n't" with NORM "not"):
         # the exception's letter runs stand for its pieces' NORMs.
-        for orth, pieces in getattr(old._nlp.tokenizer, "rules", {}).items():
-            runs = _ALNUM_RE.findall(orth.lower())
-            for piece in pieces:
-                for key in ("NORM", 67, "ORTH", 65):
-                    norm = str(piece.get(key, "") or "").lower()
-                    if norm in self.surfaces:
-                        self.surfaces[norm].update(runs)
-        targets_old, targets_new = old._speller._targets, new._speller._targets
+        for orth, forms in inspect.tokenizer_exceptions(old):
+            runs = inspect.alnum_runs(orth.lower())
+            for form in forms:
+                if form in self.surfaces:
+                    self.surfaces[form].update(runs)
+        targets_old, targets_new = inspect.speller_targets(old), inspect.speller_targets(new)
         retargeted = {w for w in targets_old.keys() | targets_new.keys() if targets_old.get(w) != targets_new.get(w)}
-        retargeted |= old._speller._known ^ new._speller._known
-        # A misspelling is corrected only to a target with the same first letter.
-        self.spell_initials = frozenset(w[0] for w in retargeted | self.token_words if w and w[0].isalpha())
+        retargeted |= inspect.speller_known(old) ^ inspect.speller_known(new)
+        self.spell_initials = inspect.misspelling_initials(retargeted | self.token_words)
 
     def _classify(self, word: str) -> None:
-        a, b = _norm(self.old, word), _norm(self.new, word)
+        a, b = inspect.word_norm(self.old, word), inspect.word_norm(self.new, word)
         if a != b:
             self.moved.add(word)
         for norm in (a, b):
@@ -184,86 +184,51 @@ class WordFilter:
             if word[0] in initials and word not in self._exact and word not in self.token_words:
                 self._classify(word)
 
-    def sql_condition(self, column: str, like: str) -> tuple[str, list[str]] | None:
-        """A WHERE condition on `column` that every candidate text meets (a superset); None: no filter.
-
-        Substring tests, ANDed over a pattern's tokens and ORed over patterns and moved words, so a
-        frequent word ("pleural") fetches a report only with the pattern's other words.
-        """
-        if self.everything:
-            return None
-        params: list[str] = []
-
-        def any_of(words: Iterable[str]) -> str:
-            words = sorted(words)
-            params.extend(f"%{w}%" for w in words)
-            return "(" + " OR ".join(f"{column} {like} %s" for _ in words) + ")"
-
-        terms: list[str] = []
-        seen: set[tuple[frozenset[str], ...]] = set()
-        for tokens in self.patterns:
-            needs = tuple(frozenset().union(*(self.surfaces[n] for n in norms)) for norms in tokens)
-            if needs in seen or not all(needs):
-                continue
-            seen.add(needs)
-            # The database stops an AND at its first false test: longer (rarer) words first.
-            ordered = sorted(needs, key=lambda need: -min(len(w) for w in need))
-            terms.append("(" + " AND ".join(any_of(need) for need in ordered) + ")")
-        if self.moved:
-            terms.append(any_of(self.moved))
-        # Python's lower() makes ASCII letters of two non-ASCII capitals (KELVIN SIGN, I WITH DOT
-        # ABOVE), which a database's ASCII case folding does not: such texts are always fetched.
-        terms.append(any_of(["\u212a", "\u0130"]))
-        return " OR ".join(terms), params
-
     @property
     def flagged(self) -> set[str]:
         return self.moved.union(*self.surfaces.values())
 
-    def candidates(self, lowered: list[str]) -> set[int] | None:
-        """Indexes of the lower-cased texts that can be labelled differently; None: every one.
+    def candidate_ids(
+        self, vocabulary: Collection[str], postings: Callable[[set[str]], Mapping[str, Collection[int]]]
+    ) -> set[int] | None:
+        """Ids of the reports that can be labelled differently (a superset); None: every report.
 
-        One regex pass over the texts joined (by line breaks, which are word boundaries), so the
-        cost is the regex engine's scan, not a Python call per report. No look-behind in front:
-        a pattern that starts with its alternatives lets the engine skip ahead to their first
-        letters; the left boundary is checked per match.
+        `postings(terms)` gives the reports holding each term (selectors/report_terms.py). A flagged
+        word occurs in a text only as a maximal letter run (a term) or, when it has a digit, inside
+        a run of letters and digits: the terms of `vocabulary` that contain it. A report is a
+        candidate when it holds a moved word, or some surface of every token of a changed pattern.
         """
         if self.everything:
             return None
         flagged = self.flagged
         if not flagged:
             return set()
-        alternatives = "|".join(re.escape(w) for w in sorted(flagged, key=lambda w: (-len(w), w)))
-        finder = re.compile(rf"(?:{alternatives})(?![a-z])")
-        corpus = "\n".join(lowered)
-        starts: list[int] = []
-        offset = 0
-        for text in lowered:
-            starts.append(offset)
-            offset += len(text) + 1
-        found: dict[int, set[str]] = {}
-        for match in finder.finditer(corpus):
-            start = match.start()
-            if start and "a" <= corpus[start - 1] <= "z":
-                continue
-            found.setdefault(bisect.bisect_right(starts, start) - 1, set()).add(match.group())
-        moved = frozenset(self.moved)
-        # Per pattern, per token: the surfaces that satisfy it.
-        needs = [[frozenset().union(*(self.surfaces[n] for n in norms)) for norms in tokens] for tokens in self.patterns]
-        # Reports share few distinct sets of found words ({"pleural"} in most): decide each set once.
-        decided: dict[frozenset[str], bool] = {}
-        chosen: set[int] = set()
-        for index, words in found.items():
-            key = frozenset(words)
-            verdict = decided.get(key)
-            if verdict is None:
-                verdict = not moved.isdisjoint(key) or any(
-                    all(not need.isdisjoint(key) for need in tokens) for tokens in needs
-                )
-                decided[key] = verdict
-            if verdict:
-                chosen.add(index)
+        expand = {w: [w] if w.isalpha() else [t for t in vocabulary if w in t] for w in flagged}
+        found = postings({t for terms in expand.values() for t in terms})
+        by_word: dict[str, set[int]] = {}
+
+        def holding(words: Iterable[str]) -> set[int]:
+            ids: set[int] = set()
+            for word in words:
+                if word not in by_word:
+                    by_word[word] = set().union(*(found.get(t, ()) for t in expand[word]))
+                ids |= by_word[word]
+            return ids
+
+        chosen = holding(self.moved)
+        for tokens in self.patterns:
+            # The rarest token first: most patterns end at an empty intersection there.
+            needs = sorted((holding(self.surfaces_of(norms)) for norms in tokens), key=len)
+            hit = needs[0] if needs else set()
+            for ids in needs[1:]:
+                if not hit:
+                    break
+                hit = hit & ids
+            chosen |= hit
         return chosen
+
+    def surfaces_of(self, norms: frozenset[str]) -> set[str]:
+        return set().union(*(self.surfaces[n] for n in norms))
 
 
 def phrase_preview(*, protocol: Protocol, old_schema: Schema, new_schema: Schema) -> PhrasePreview:
@@ -280,139 +245,213 @@ def phrase_preview(*, protocol: Protocol, old_schema: Schema, new_schema: Schema
     )
     preview.reports = reports.count()
     preview.stale = len(stale)
-    if old is new:
-        candidates = _report_rows(protocol, ids=sorted(stale))
-    else:
-        words = WordFilter(old, new)
-        words.add_corpus_words(corpus_words(protocol))
-        preview.flagged_words = len(words.flagged)
-        condition = words.sql_condition("r.text", "ILIKE" if connection.vendor == "postgresql" else "LIKE")
-        fetched = _report_rows(protocol, where=condition)
-        chosen = words.candidates([row[2].lower() for row in fetched])
-        if chosen is not None:
-            fetched = [row for i, row in enumerate(fetched) if i in chosen]
-        missing = sorted(stale - {row[0] for row in fetched})
-        candidates = sorted(fetched + _report_rows(protocol, ids=missing))
+    candidate_ids = set(stale)
+    if old is not new:
+        chosen = _word_candidates(protocol, WordFilter(old, new), preview)
+        candidate_ids = set(reports.values_list("pk", flat=True)) if chosen is None else candidate_ids | chosen
+    preview.timings["find candidates"] = time.monotonic() - started
+
+    mark = time.monotonic()
+    candidates = _report_rows(protocol, sorted(candidate_ids))
     preview.candidates = len(candidates)
+    preview.timings["fetch texts"] = time.monotonic() - mark
     label_names = dict(Label.objects.filter(schema__name=new_schema.name).values_list("pk", "name"))
-    label_ids = {name: pk for pk, name in label_names.items()}
-    for page in _chunks(candidates, 2000):
-        results = new.label_many([text for _, _, text in page])
-        stored_by_report: dict[int, dict[int, Any]] = {}
-        for (rid, label_id), old_row in _stored_rows([pk for pk, _, _ in page]).items():
-            stored_by_report.setdefault(rid, {})[label_id] = old_row
-        for (report_id, study_id, _), by_label in zip(page, results, strict=True):
-            stored = stored_by_report.get(report_id, {})
-            seen: set[int] = set()
-            for name, result in by_label.items():
-                label_id = label_ids[name]
-                seen.add(label_id)
-                value, p, evidence = str(result.value), min(max(float(result.p), 0.0), 1.0), _evidence_json(result)
-                old_row = stored.get(label_id)
-                if old_row is not None and old_row[1] == value and old_row[2] == p and _same(old_row[3], evidence):
-                    continue
-                before = None if old_row is None else (old_row[1], old_row[2], _decoded(old_row[3]))
-                preview.changes.append(SoftLabelChange(report_id, study_id, name, before, (value, p, evidence)))
-            for label_id, old_row in stored.items():
-                if label_id not in seen:
-                    preview.changes.append(
-                        SoftLabelChange(report_id, study_id, label_names.get(label_id, str(label_id)),
-                                        (old_row[1], old_row[2], _decoded(old_row[3])), None)
-                    )
+    _compare(preview, new, candidates, label_names)
     preview.elapsed_ms = round((time.monotonic() - started) * 1000)
     return preview
 
 
-def _report_rows(
-    protocol: Protocol, *, where: tuple[str, list[str]] | None = None, ids: list[int] | None = None
-) -> list[tuple[int, int, str]]:
-    """(report id, study id, text) of the protocol's reports, in id order: those meeting `where`
-    (a condition on r.text with its parameters), or those of `ids`, or all."""
-    report, study = Report._meta.db_table, Study._meta.db_table
-    sql = f"SELECT r.id, r.study_id, r.text FROM {report} r JOIN {study} s ON s.id = r.study_id WHERE s.protocol_id = %s"
+def _word_candidates(protocol: Protocol, words: WordFilter, preview: PhrasePreview) -> set[int] | None:
+    """The reports whose words let the two labelers differ, from the word index (None: every report).
+
+    Reports the index does not hold as they are now (added, edited or moved since the last
+    refresh) are read and their terms taken from their text, so the answer never lags the reports.
+    """
+    changed = changed_report_ids(protocol)
+    fresh: dict[int, set[str]] = {pk: text_terms(text) for pk, _study, text in _report_rows(protocol, changed)}
+    # Their indexed terms are of their old text. (Reports deleted or moved out may linger in the
+    # postings until the next refresh: harmless, the texts are fetched from the protocol's reports.)
+    unindexed = set(changed)
+    vocabulary = set(indexed_vocabulary(protocol)).union(*fresh.values())
+    words.add_corpus_words(w for w in vocabulary if len(w) >= inspect.MISSPELLING_MIN_LETTERS and w.isalpha())
+    preview.flagged_words = len(words.flagged)
+
+    def postings(terms: set[str]) -> Mapping[str, Collection[int]]:
+        found: dict[str, set[int]] = {
+            term: {pk for pk in ids if pk not in unindexed} if unindexed else set(ids)
+            for term, ids in indexed_postings(protocol, terms).items()
+        }
+        for pk, held in fresh.items():
+            for term in held & terms:
+                found.setdefault(term, set()).add(pk)
+        return found
+
+    return words.candidate_ids(vocabulary, postings)
+
+
+# Candidates per process below which labelling them here beats starting a second process.
+PARALLEL_MIN = 3000
+_CHUNK = 1000
+# What forked labelling processes read (set just before the fork): labeler, texts, database vendor.
+_FORKED: tuple[Labeler, list[str], str] | None = None
+
+
+def _label_texts(
+    labeler: Labeler, texts: list[str], vendor: str, bounds: tuple[int, int]
+) -> list[list[tuple[str, str, float, str]]]:
+    """Label texts[a:b]: per report, (label, value, p, evidence JSON text) of each label given.
+
+    The evidence is printed as the database prints it back (Django's JSON on SQLite, jsonb's on
+    PostgreSQL), so most stored rows compare equal as text without decoding (see _same).
+    """
+    dump = _jsonb_text if vendor == "postgresql" else json.dumps
+    out: list[list[tuple[str, str, float, str]]] = []
+    for by_label in labeler.iter_label(texts[bounds[0] : bounds[1]]):
+        out.append([
+            (name, str(r.value), min(max(float(r.p), 0.0), 1.0), dump(_evidence_json(r))) for name, r in by_label.items()
+        ])
+    return out
+
+
+def _label_forked(bounds: tuple[int, int]) -> list[list[tuple[str, str, float, str]]]:
+    """_label_texts in a forked process, on what the parent left in _FORKED (nothing is pickled)."""
+    assert _FORKED is not None
+    return _label_texts(*_FORKED, bounds)
+
+
+def _processes(count: int) -> int:
+    """Labelling processes for `count` candidates: forked only from a single-threaded, non-daemon process
+    (a fork copies no other thread, and a daemon, e.g. a Celery pool process, may not have children)."""
+    if not hasattr(os, "fork") or threading.active_count() > 1 or multiprocessing.current_process().daemon:
+        return 1
+    from annotation.engine.batch import default_processes  # with the labeler: spaCy on first use
+
+    return max(1, min(default_processes(), count // PARALLEL_MIN))
+
+
+def _compare(preview: PhrasePreview, labeler: Labeler, candidates: list[tuple[int, int, str]], label_names: dict[int, str]) -> None:
+    """Label the candidates and keep each soft label that differs from the stored one (the relabel's test).
+
+    With many candidates the labelling runs in forked processes while this one reads the stored
+    soft labels; the comparison is on text first, decoding only rows whose text differs.
+    """
+    global _FORKED
+    label_ids = {name: pk for pk, name in label_names.items()}
+    texts = [text for _, _, text in candidates]
+    bounds = [(a, min(a + _CHUNK, len(texts))) for a in range(0, len(texts), _CHUNK)]
+    processes = preview.processes = _processes(len(texts))
+    report_ids = [pk for pk, _, _ in candidates]
+    mark = time.monotonic()
+    if processes > 1:
+        # Only a single-threaded process forks (_processes), so no other preview can be using _FORKED.
+        _FORKED = (labeler, texts, connection.vendor)
+        try:
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                pending = pool.imap(_label_forked, bounds)
+                stored = _stored_rows(report_ids)
+                preview.timings["read stored"] = time.monotonic() - mark
+                results = [report for chunk in pending for report in chunk]
+        finally:
+            _FORKED = None
+        preview.timings["engine"] = time.monotonic() - mark  # wall time, the read overlapping it
+    else:
+        stored = _stored_rows(report_ids)
+        preview.timings["read stored"] = time.monotonic() - mark
+        mark = time.monotonic()
+        results = [report for b in bounds for report in _label_texts(labeler, texts, connection.vendor, b)]
+        preview.timings["engine"] = time.monotonic() - mark
+    mark = time.monotonic()
+    changes = preview.changes
+    for (report_id, study_id, _), labels in zip(candidates, results, strict=True):
+        before_rows = stored.get(report_id, {})
+        seen: set[int] = set()
+        for name, value, p, evidence in labels:
+            label_id = label_ids[name]
+            seen.add(label_id)
+            old_row = before_rows.get(label_id)
+            if old_row is not None and old_row[0] == value and old_row[1] == p and _same(old_row[2], evidence):
+                continue
+            changes.append(SoftLabelChange(report_id, study_id, name, old_row, (value, p, evidence)))
+        for label_id, old_row in before_rows.items():
+            if label_id not in seen:
+                changes.append(SoftLabelChange(report_id, study_id, label_names.get(label_id, str(label_id)), old_row, None))
+    preview.timings["compare"] = time.monotonic() - mark
+
+
+def _report_rows(protocol: Protocol, ids: list[int]) -> list[tuple[int, int, str]]:
+    """(report id, study id, text) of those of `ids` that are the protocol's reports, in id order."""
+    # CROSS JOIN: SQLite then walks the reports by id; with a plain JOIN it chose to walk every
+    # study of the protocol for each batch of ids (seconds per batch on 100,000 reports).
+    sql = (
+        f"SELECT r.id, r.study_id, r.text FROM {Report._meta.db_table} r CROSS JOIN {Study._meta.db_table} s "
+        "WHERE s.id = r.study_id AND s.protocol_id = %s"
+    )
+    if connection.vendor == "postgresql":
+        # The ids as one array joined through unnest(): `id = ANY(array)` right after a bulk import
+        # (no ANALYZE yet) was planned as a scan testing every row against the whole array, 6.5 to
+        # 7.8 s for 21,880 ids of 100,000 reports (0.14 s once analysed).
+        return sorted(_pg_execute(
+            f"SELECT r.id, r.study_id, r.text FROM unnest(%s::bigint[]) AS u(id) "
+            f"JOIN {Report._meta.db_table} r ON r.id = u.id JOIN {Study._meta.db_table} s ON s.id = r.study_id "
+            "WHERE s.protocol_id = %s",
+            [ids, protocol.pk],
+        ) or [])
     rows: list[tuple[int, int, str]] = []
     with connection.cursor() as cursor:
-        if ids is not None:
-            for chunk in _chunks(ids):
-                cursor.execute(f"{sql} AND r.id IN ({', '.join(['%s'] * len(chunk))})", [protocol.pk, *chunk])
-                rows.extend(cursor.fetchall())
-            return sorted(rows)
-        if where is not None:
-            sql, params = f"{sql} AND ({where[0]})", [protocol.pk, *where[1]]
-        else:
-            params = [protocol.pk]
-        cursor.execute(f"{sql} ORDER BY r.id", params)
-        return cursor.fetchall()
+        for chunk in _chunks(ids):
+            cursor.execute(f"{sql} AND r.id IN ({', '.join(['%s'] * len(chunk))})", [protocol.pk, *chunk])
+            rows.extend(cursor.fetchall())
+    return sorted(rows)
 
 
-# Distinct words of a protocol's reports, per process: reading every text costs about a second per
-# 100k reports, and the words change only when reports do (the key says when).
-_CORPUS_CACHE: OrderedDict[tuple[Any, ...], frozenset[str]] = OrderedDict()
-_CORPUS_CACHE_SIZE = 4
-_corpus_lock = threading.Lock()
-_RUN_RE = re.compile(r"[A-Za-z]{5,}")
+# A stored soft label as the preview compares it: value, p, evidence (JSON text, or decoded).
+Stored = tuple[str, float, str | list[Any]]
 
 
-def corpus_words(protocol: Protocol) -> frozenset[str]:
-    """The lower-cased letter runs of 5+ letters in the protocol's reports (what the speller reads)."""
-    reports = Report.objects.filter(study__protocol=protocol)
-    stats = reports.aggregate(n=Count("id"), last=Max("id"), changed=Max("updated_at"))
-    key = (protocol.pk, stats["n"], stats["last"], stats["changed"])
-    with _corpus_lock:
-        if key in _CORPUS_CACHE:
-            _CORPUS_CACHE.move_to_end(key)
-            return _CORPUS_CACHE[key]
-    words: set[str] = set()
-    batch: list[str] = []
-    for (text,) in reports.values_list("text").iterator(chunk_size=5000):
-        batch.append(text)
-        if len(batch) >= 5000:
-            words.update(_RUN_RE.findall("\n".join(batch)))
-            batch = []
-    words.update(_RUN_RE.findall("\n".join(batch)))
-    result = frozenset(w.lower() for w in words)
-    with _corpus_lock:
-        _CORPUS_CACHE[key] = result
-        while len(_CORPUS_CACHE) > _CORPUS_CACHE_SIZE:
-            _CORPUS_CACHE.popitem(last=False)
-    return result
+def _stored_rows(report_ids: list[int]) -> dict[int, dict[int, Stored]]:
+    """The stored soft labels of these reports, by report and label, evidence left as JSON text.
 
-
-def _decoded(evidence: str | list[Any]) -> list[Any]:
-    return json.loads(evidence) if isinstance(evidence, str) else evidence
-
-
-def _stored_rows(report_ids: list[int]) -> dict[tuple[int, int], tuple[int, str, float, str | list[Any]]]:
-    """The relabel's read of stored soft labels, with the evidence left as JSON text on every vendor.
-
-    PostgreSQL already answers text (relabel._stored_soft_labels); elsewhere the column is read
-    raw, so most rows are compared without decoding (see _same).
+    The column is read as text on every vendor, so rows are compared without decoding (see _same).
     """
-    if connection.vendor == "postgresql":
-        return _stored_soft_labels(report_ids)
+    stored: dict[int, dict[int, Stored]] = {}
     table = SoftLabel._meta.db_table
-    stored: dict[tuple[int, int], tuple[int, str, float, str | list[Any]]] = {}
+    if connection.vendor == "postgresql":
+        # Joined through unnest(), as in _report_rows; the evidence as jsonb prints it.
+        for report_id, label_id, value, p, evidence in _pg_execute(
+            f"SELECT l.report_id, l.label_id, l.value, l.p, l.evidence::text FROM unnest(%s::bigint[]) AS u(id) "
+            f"JOIN {table} l ON l.report_id = u.id",
+            [report_ids],
+        ) or []:
+            stored.setdefault(report_id, {})[label_id] = (value, p, evidence)
+        return stored
     with connection.cursor() as cursor:
         for chunk in _chunks(report_ids):
             cursor.execute(
-                f"SELECT id, report_id, label_id, value, p, evidence FROM {table} "
+                f"SELECT report_id, label_id, value, p, evidence FROM {table} "
                 f"WHERE report_id IN ({', '.join(['%s'] * len(chunk))})",
                 chunk,
             )
-            for pk, report_id, label_id, value, p, evidence in cursor.fetchall():
-                stored[(report_id, label_id)] = (pk, value, p, evidence)
+            for report_id, label_id, value, p, evidence in cursor.fetchall():
+                stored.setdefault(report_id, {})[label_id] = (value, p, evidence)
     return stored
 
 
-def _same(stored: str | list[Any], evidence: list[dict[str, Any]]) -> bool:
-    """Stored evidence equals the new evidence, as JSON values (the relabel's test).
+def _same(stored: str | list[Any], evidence: str) -> bool:
+    """Stored evidence equals the new evidence (JSON text printed as the database prints it), as JSON values.
 
-    Equal text is equal JSON, so the text as Django writes it (SQLite) or as jsonb prints it
-    (PostgreSQL) settles most rows; any other text is decoded and compared.
+    Equal text is equal JSON, which settles almost every row; any other text is decoded and
+    compared, so a difference in printing can never hide or invent a change (the relabel's test).
     """
-    if not isinstance(stored, str):
-        return stored == evidence
-    return stored == json.dumps(evidence) or stored == _jsonb_text(evidence) or json.loads(stored) == evidence
+    if isinstance(stored, str):
+        return stored == evidence or json.loads(stored) == json.loads(evidence)
+    return stored == json.loads(evidence)
+
+
+def decoded_evidence(evidence: str | list[Any] | None) -> list[Any]:
+    """The evidence of one side of a change as JSON values (it is kept as text until asked for)."""
+    if evidence is None:
+        return []
+    return json.loads(evidence) if isinstance(evidence, str) else evidence
 
 
 def phrase_preview_current(*, protocol: Protocol, new_schema: Schema) -> PhrasePreview:
@@ -457,8 +496,8 @@ def preview_sample(preview: PhrasePreview, *, limit: int = 8) -> list[SampleItem
         old: set[tuple[int, int]] = set()
         new: set[tuple[int, int]] = set()
         for change in changes:
-            before = _spans(change.before[2] if change.before else None)
-            after = _spans(change.after[2] if change.after else None)
+            before = _spans(decoded_evidence(change.before[2]) if change.before else None)
+            after = _spans(decoded_evidence(change.after[2]) if change.after else None)
             old |= {(s, e) for s, e, _, _ in before - after}
             new |= {(s, e) for s, e, _, _ in after - before}
             same = {(s, e) for s, e, _, _ in before & after}

@@ -9,6 +9,7 @@ from annotation.apps import RELABEL_JOB
 from annotation.engine.synthetic import generate_distinct_reports, generate_reports
 from annotation.models import SoftLabel
 from annotation.services.relabel import relabel_protocol
+from annotation.services.report_terms import report_terms_refresh
 from annotation.services.schemas import schema_import_yaml
 from reports.models import Job, Patient, Report, Study
 from reports.services.jobs import job_start, job_succeed
@@ -64,6 +65,7 @@ def relabel_as_job(protocol, job: Job | None = None) -> dict:
     """Run the relabel as the task does, on `job` when given, recording the pass on a succeeded job."""
     job = job_start(job_id=(job or Job.objects.create(kind=RELABEL_JOB, protocol=protocol)).pk)
     counts = relabel_protocol(protocol=protocol, job=job)
+    report_terms_refresh(protocol=protocol)
     job_succeed(job=job, result=counts)
     return counts
 
