@@ -145,8 +145,12 @@ def bench_softlabel(*, options: Mapping[str, Any], write: Callable[[str], None],
 def _run_softlabel(texts: list[str], processes: int) -> tuple[float, float, float]:
     """Run ``manage.py softlabel`` on ``texts`` in a child; return (CPU s, wall s, peak RSS MB).
 
-    CPU and peak RSS come from the child's own rusage (its pool workers included), not from
-    this process, which has already imported spaCy and the reference pipeline.
+    CPU comes from the child's own rusage (its pool workers included), not from this process,
+    which has already imported spaCy and the reference pipeline. Peak RSS does not: Linux
+    carries the high-water mark of the memory a process had before ``exec`` into its
+    ``ru_maxrss``, and the child starts as a copy of this (larger) process, so the rusage figure
+    was this process's size. The child's own peak is read from ``/proc/PID/status`` (VmHWM,
+    since its ``exec``) while it runs; ``ru_maxrss`` is the fallback without /proc.
     """
     manage = Path(settings.BASE_DIR) / "manage.py"
     with tempfile.TemporaryDirectory(prefix="bench_softlabel_") as tmp:
@@ -159,11 +163,39 @@ def _run_softlabel(texts: list[str], processes: int) -> tuple[float, float, floa
         with open(Path(tmp) / "stderr.txt", "w+b") as err:
             t0 = time.perf_counter()
             child = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=err)
-            _pid, status, usage = os.wait4(child.pid, 0)  # the child's own rusage, workers included
+            peak_kb = 0
+            while True:
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)  # the child's own rusage
+                if pid:
+                    break
+                peak_kb = max(peak_kb, _tree_hwm_kb(child.pid))
+                time.sleep(0.02)
             wall = time.perf_counter() - t0
             child.returncode = os.waitstatus_to_exitcode(status)
             if child.returncode != 0:
                 err.seek(0)
                 message = err.read().decode(errors="replace")[-500:]
                 raise CommandError(f"softlabel failed ({child.returncode}): {message}")
-    return usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024.0
+    return usage.ru_utime + usage.ru_stime, wall, (peak_kb or usage.ru_maxrss) / 1024.0
+
+
+def _tree_hwm_kb(pid: int) -> int:
+    """Peak resident memory (KiB) of a live process since its exec, or of its largest worker
+    process if larger (workers are forks: their peak counts the pages they share with it);
+    0 where /proc lacks it."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as fh:
+            workers = [int(p) for p in fh.read().split()]
+    except (OSError, ValueError):
+        workers = []
+    peak = 0
+    for process in (pid, *workers):
+        try:
+            with open(f"/proc/{process}/status", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]))
+                        break
+        except (OSError, ValueError):
+            continue
+    return peak

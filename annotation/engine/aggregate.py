@@ -11,9 +11,9 @@ All arithmetic is deterministic and rounded to 4 decimals.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 EXACT_PRIOR = 0.9
 FUZZY_PRIOR = 0.7
@@ -24,6 +24,7 @@ PROBABLE_SHRINK = 0.6  # likely / probable: p = 0.5 + (prior - 0.5) * 0.6  (0.74
 NO_FINDING_PRIOR = 0.9
 
 _RANK = {"positive": 2, "uncertain": 1, "negative": 0}
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -82,11 +83,20 @@ def aggregate(mentions: list[Mention], ranks: Mapping[str, int] | None = None) -
     the best-ranked phrase among those carrying the value. A phrase it lacks ranks after every
     phrase it has. None: no priority, every mention of the value counts.
     """
-    value = max((m.value for m in mentions), key=_RANK.__getitem__)
+    value = strongest_value(m.value for m in mentions)
     deciding = [m for m in mentions if m.value == value]
     if ranks is not None and len(deciding) > 1:
-        deciding = _best_ranked(deciding, ranks)
-    ps = [mention_p(m.value, m.prior, m.probable) for m in deciding]
+        deciding = best_ranked(deciding, [m.evidence.phrase for m in deciding], ranks)
+    p_label = combine_p(value, [mention_p(m.value, m.prior, m.probable) for m in deciding])
+    return LabelResult(value, p_label, [m.evidence for m in mentions])
+
+
+def combine_p(value: str, ps: list[float]) -> float:
+    """The label's p from the p of each deciding mention (all carrying ``value``), rounded.
+
+    The one place of this arithmetic: the batch line writer (lines.py) calls it too, so its
+    output stays byte-identical to ``aggregate``'s.
+    """
     if value == "positive":
         miss = 1.0
         for p in ps:
@@ -100,22 +110,34 @@ def aggregate(mentions: list[Mention], ranks: Mapping[str, int] | None = None) -
             p_label *= p
         p_label = p_label ** (1.0 / (1.0 + 0.5 * (len(ps) - 1)))  # more negations, slightly lower
     p_label = min(max(p_label, 0.001), 0.999)
-    return LabelResult(value, round(p_label, 4), [m.evidence for m in mentions])
+    return round(p_label, 4)
 
 
-def _best_ranked(mentions: list[Mention], ranks: Mapping[str, int]) -> list[Mention]:
-    """The mentions whose phrase has the lowest rank (all of them when they cite one phrase)."""
-    first = mentions[0].evidence.phrase
-    if all(m.evidence.phrase == first for m in mentions):
-        return mentions
+def strongest_value(values: Iterable[str]) -> str:
+    """Positive over uncertain over negative."""
+    return max(values, key=_RANK.__getitem__)
+
+
+def best_ranked(items: list[T], phrases: list[str], ranks: Mapping[str, int]) -> list[T]:
+    """The items whose phrase (``phrases[i]`` for ``items[i]``) has the lowest rank (all of them
+    when they cite one phrase)."""
+    first = phrases[0]
+    if all(phrase == first for phrase in phrases):
+        return items
     unranked = len(ranks)
-    best = min(ranks.get(m.evidence.phrase, unranked) for m in mentions)
-    return [m for m in mentions if ranks.get(m.evidence.phrase, unranked) == best]
+    item_ranks = [ranks.get(phrase, unranked) for phrase in phrases]
+    best = min(item_ranks)
+    return [item for item, rank in zip(items, item_ranks, strict=True) if rank == best]
 
 
 def no_finding_result(other_ps: list[float]) -> LabelResult:
     """No Finding: positive, p = 0.9 x P(none of the negated / absent findings is present)."""
+    return LabelResult("positive", no_finding_p(other_ps), [])
+
+
+def no_finding_p(other_ps: list[float]) -> float:
+    """No Finding's p from the p of the other (negative) labels, rounded."""
     p = NO_FINDING_PRIOR
     for other in other_ps:
         p *= 1.0 - other
-    return LabelResult("positive", round(min(max(p, 0.5), 0.999), 4), [])
+    return round(min(max(p, 0.5), 0.999), 4)

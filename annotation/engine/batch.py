@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from annotation.engine.labeler import Labeler, results_to_json
+from annotation.engine.labeler import Labeler
 from annotation.engine.schema import Schema, load_builtin_schema, load_schema_yaml
 
 CHUNK = 2000
@@ -90,7 +90,7 @@ def _init_worker(schema: Schema) -> None:
 
 def _work(chunk: list[str]) -> list[str]:
     assert _WORKER is not None
-    return [json.dumps(results_to_json(r), ensure_ascii=False) for r in _WORKER.iter_label(chunk)]
+    return list(_WORKER.iter_lines(chunk))
 
 
 def label_json_lines(
@@ -103,8 +103,7 @@ def label_json_lines(
     """
     if processes <= 1 or len(texts) < 2 * CHUNK:
         labeler = labeler or new_labeler(schema)
-        for res in labeler.iter_label(texts):
-            yield json.dumps(results_to_json(res), ensure_ascii=False)
+        yield from labeler.iter_lines(texts)
         return
     chunks = [texts[i : i + CHUNK] for i in range(0, len(texts), CHUNK)]
     if hasattr(os, "fork"):

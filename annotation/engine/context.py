@@ -139,15 +139,25 @@ class ContextRules:
         return any(w in self._procedure_words for w in phrase.split())
 
     @staticmethod
-    def select(found: list[tuple[int, int, tuple[Rule, ...]]]) -> list[Trigger]:
-        """Keep leftmost-longest non-overlapping triggers ("cannot be excluded" hides "not")."""
-        found.sort(key=lambda f: (f[0], f[0] - f[1]))
+    def trigger_info(rules: tuple[Rule, ...]) -> tuple[tuple[Rule, ...], bool]:
+        """What ``select`` needs of a literal's rules, worked out once per literal: the rules,
+        and whether the literal terminates scopes."""
+        return rules, any(r.category == TERMINATE for r in rules)
+
+    @staticmethod
+    def select(found: list[tuple[int, int, tuple[tuple[Rule, ...], bool]]]) -> list[Trigger]:
+        """Keep leftmost-longest non-overlapping triggers ("cannot be excluded" hides "not").
+
+        ``found``: (start, end, ``trigger_info(rules)``) of each trigger match.
+        """
+        if len(found) > 1:
+            found.sort(key=_leftmost_longest)
         out: list[Trigger] = []
         last_end = -1
-        for start, end, rules in found:
+        for start, end, (rules, terminates) in found:
             if start < last_end:
                 continue
-            out.append(Trigger(start, end, rules, any(r.category == TERMINATE for r in rules)))
+            out.append(Trigger(start, end, rules, terminates))
             last_end = end
         return out
 
@@ -269,6 +279,9 @@ class ContextRules:
             return _decision("uncertain", (POSSIBLE,) + persistent)
         return _decision("positive", persistent)
 
+
+def _leftmost_longest(found: tuple[int, int, Any]) -> tuple[int, int]:
+    return (found[0], found[0] - found[1])
 
 
 @lru_cache(maxsize=1)

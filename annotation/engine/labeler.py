@@ -24,6 +24,7 @@ from annotation.engine.aggregate import (
 from annotation.engine.context import ContextRules, default_rules
 from annotation.engine.lexicon import active_inferred_terms
 from annotation.engine.lexicon import organs as organ_table
+from annotation.engine.lines import LineWriter
 from annotation.engine.prefilter import build_prefilter
 from annotation.engine.priority import phrase_ranks
 from annotation.engine.schema import Schema
@@ -43,6 +44,7 @@ from annotation.engine.version import ENGINE_VERSION  # noqa: F401  (re-exported
 _WRAP_RE = re.compile(r"\n(?=[ \t]*[a-z])")
 _ALPHA_RE = re.compile(r"[a-z]+")
 _SEGMENT_CACHE_SIZE = 200_000
+_SURFACE_CACHE_SIZE = 50_000
 # Segment boundaries: line breaks, and whitespace after "." / "!" (not after "vs." / "Dr.").
 _SEGMENT_RE = re.compile(r"\n+|(?<![Vv]s\.)(?<!Dr\.)(?<=[.!])[ \t]+")
 # The same separators, kept by re.split (segments at even indexes, separators at odd ones), and
@@ -75,7 +77,8 @@ _BLOCKER_LABEL = "\x00no-finding-blocker"
 # is no tokenizer special case ("\n" is one, and a special case stops spaCy caching the rest).
 _JOIN = "\n\n"
 _JOIN_LEN = len(_JOIN)
-_EMPTY_ENTRY: tuple[tuple[tuple[Any, ...], ...], bool] = ((), False)
+# A segment's cache entry: (mention items, a No Finding blocker fired, the items as JSON pieces).
+_EMPTY_ENTRY: tuple[tuple[tuple[Any, ...], ...], bool, tuple[Any, ...]] = ((), False, ())
 
 
 class Labeler:
@@ -91,6 +94,11 @@ class Labeler:
         self._label_order = {name: i for i, name in enumerate(schema.label_names())}
         self._ignored = ignored_sections()
         self._build()
+        nf = schema.no_finding
+        self._writer = LineWriter(
+            label_order=self._label_order, ranks=self.ranks,
+            no_finding_label=nf.label if nf is not None else None, no_finding_ignore=self._nf_ignore,
+        )
         # Built from the finished matcher, so every kind of pattern the compile adds is covered.
         self._prefilter = (
             build_prefilter(
@@ -176,6 +184,8 @@ class Labeler:
         self._exact_forms = frozenset(words) | frozenset(norm_of)
         self._procedure_phrases = frozenset(p for _k, _l, p in entries if self.rules.is_procedure(p))
         self._segment_cache: dict[str, Any] = {}
+        # matched surface -> exact or fuzzy prior: the same few spellings match again and again
+        self._surface_priors: dict[str, float] = {}
         nf = self.schema.no_finding
         self._nf_ignore = frozenset([*nf.ignore, nf.label]) if nf is not None else frozenset()
 
@@ -212,7 +222,7 @@ class Labeler:
                 continue
             key_id = vocab.strings.add(key)
             self._key_info[key_id] = (KIND_TRIGGER, "", literal)
-            self._trigger_rules[key_id] = rules
+            self._trigger_rules[key_id] = self.rules.trigger_info(rules)
             matcher.add(key, [pattern])
         sent_key = vocab.strings.add(KIND_SENT)
         self._key_info[sent_key] = (KIND_SENT, "", "")
@@ -246,6 +256,16 @@ class Labeler:
         for text in texts:
             yield self._label_text(self._prepare(text))
 
+    def iter_lines(self, texts: Iterable[str]) -> Iterator[str]:
+        """Yield each report's "labels" object as JSON text: the same text as ``json.dumps(
+        results_to_json(label(text)), ensure_ascii=False)``, joined from cached pieces (lines.py)."""
+        writer_line = self._writer.line
+        no_finding = self.schema.no_finding is not None
+        for text in texts:
+            text = self._prepare(text)
+            segments, blocked = self._segment_entries(text)
+            yield writer_line(segments, no_finding and not blocked and bool(text.strip()))
+
     # -- internals ---------------------------------------------------------------------------
     @staticmethod
     def _prepare(text: str) -> str:
@@ -255,7 +275,33 @@ class Labeler:
         return text
 
     def _label_text(self, text: str) -> dict[str, LabelResult]:
-        """Label one prepared report from its sentence segments.
+        """Label one prepared report from its sentence segments (``_segment_entries``)."""
+        segments, blocked = self._segment_entries(text)
+        by_label: dict[str, list[Mention]] = {}
+        for a, sec_name, (items, _blocked, _pieces) in segments:
+            for label, value, prior, probable, rs, re_, surface, phrase, mods in items:
+                mention = Mention(label, value, prior, probable, Evidence(a + rs, a + re_, surface, phrase, list(mods), sec_name))
+                found = by_label.get(label)
+                if found is None:
+                    by_label[label] = [mention]
+                else:
+                    found.append(mention)
+        results: dict[str, LabelResult] = {}
+        order = self._label_order
+        for label in sorted(by_label, key=order.__getitem__):
+            results[label] = aggregate(by_label[label], self.ranks.get(label))
+        nf = self.schema.no_finding
+        if nf is not None and not blocked and text.strip():
+            ignore = self._nf_ignore
+            if not any(r.value != "negative" for name, r in results.items() if name not in ignore):
+                others = [r.p for name, r in results.items() if name not in ignore]
+                results[nf.label] = no_finding_result(others)
+                results = {k: results[k] for k in sorted(results, key=order.__getitem__)}
+        return results
+
+    def _segment_entries(self, text: str) -> tuple[list[tuple[int, str, Any]], bool]:
+        """(start, section name, cache entry) of the segments with mentions, and whether a No
+        Finding blocker fired, for one prepared report.
 
         Radiologists reuse sentences verbatim ("No pneumothorax.", "The lungs are clear."), and
         every ConText decision stays inside a sentence, so the whole analysis of a segment
@@ -297,33 +343,16 @@ class Labeler:
                 if i < last:
                     a += len(parts[i + 1])
         fresh = self._analyse_missing(missing) if missing else None
-        by_label: dict[str, list[Mention]] = {}
+        out: list[tuple[int, str, Any]] = []
         blocked = False
         for a, sec_name, key, entry in segs:
             if entry is None:
                 entry = fresh[key]  # type: ignore[index]
-            items, seg_blocked = entry
-            if seg_blocked:
+            if entry[1]:
                 blocked = True
-            for label, value, prior, probable, rs, re_, surface, phrase, mods in items:
-                mention = Mention(label, value, prior, probable, Evidence(a + rs, a + re_, surface, phrase, list(mods), sec_name))
-                found = by_label.get(label)
-                if found is None:
-                    by_label[label] = [mention]
-                else:
-                    found.append(mention)
-        results: dict[str, LabelResult] = {}
-        order = self._label_order
-        for label in sorted(by_label, key=order.__getitem__):
-            results[label] = aggregate(by_label[label], self.ranks.get(label))
-        nf = self.schema.no_finding
-        if nf is not None and not blocked and text.strip():
-            ignore = self._nf_ignore
-            if not any(r.value != "negative" for name, r in results.items() if name not in ignore):
-                others = [r.p for name, r in results.items() if name not in ignore]
-                results[nf.label] = no_finding_result(others)
-                results = {k: results[k] for k in sorted(results, key=order.__getitem__)}
-        return results
+            if entry[0]:
+                out.append((a, sec_name, entry))
+        return out, blocked
 
     def _analyse_missing(self, missing: dict[Any, tuple[str, frozenset[str] | None]]) -> dict[Any, Any]:
         """Analyse the segments of one report the cache lacks; store and return {key: entry}.
@@ -345,15 +374,18 @@ class Labeler:
             if segment[0].isspace() or segment[-1].isspace():
                 fresh[key] = self._analyse(segment, organs)
                 continue
-            self._learn_misspellings(segment)
             joint.append((key, segment, organs))
         if len(joint) == 1:
             key, segment, organs = joint[0]
+            self._learn_misspellings(segment)
             doc = self._tokenizer(segment)
             matches = self._matcher(doc)
             fresh[key] = self._mentions(segment, doc, matches, organs) if matches else _EMPTY_ENTRY
         elif joint:
-            doc = self._tokenizer(_JOIN.join([seg for _k, seg, _o in joint]))
+            joined = _JOIN.join([seg for _k, seg, _o in joint])
+            # One scan for all: the separator ends words as the segments' own edges do.
+            self._learn_misspellings(joined)
+            doc = self._tokenizer(joined)
             matches = self._matcher(doc)
             # Each separator is one whitespace token, and a sentence-end match: find them there.
             sep_chars: set[int] = set()
@@ -386,7 +418,7 @@ class Labeler:
                 found = per_seg[i]
                 if found:
                     t0 = seg_t0[i]
-                    fresh[key] = self._mentions(seg, doc[t0 : seg_t1[i]], found, organs, doc[t0].idx)
+                    fresh[key] = self._mentions(seg, doc, found, organs, doc[t0].idx, t0, seg_t1[i] - t0)
                 else:
                     fresh[key] = _EMPTY_ENTRY
         for key, entry in fresh.items():
@@ -426,7 +458,7 @@ class Labeler:
             if len(cache) >= _SEGMENT_CACHE_SIZE:
                 cache.clear()
             cache[key] = entry
-        items, blocked = entry
+        items, blocked, _pieces = entry
         for label, value, prior, probable, rs, re_, surface, phrase, mods in items:
             evidence = Evidence(a + rs, a + re_, surface, phrase, list(mods), section)
             mention = Mention(label, value, prior, probable, evidence)
@@ -439,7 +471,7 @@ class Labeler:
 
     def _analyse(
         self, segment: str, organs: frozenset[str] | None = None
-    ) -> tuple[tuple[tuple[Any, ...], ...], bool]:
+    ) -> tuple[tuple[tuple[Any, ...], ...], bool, tuple[Any, ...]]:
         """Tokens, matches and ConText decisions of one segment (offsets relative to it)."""
         if not segment.strip():
             return _EMPTY_ENTRY
@@ -459,13 +491,18 @@ class Labeler:
         matches: list[tuple[int, int, int]],
         organs: frozenset[str] | None = None,
         base: int = 0,
-    ) -> tuple[tuple[tuple[Any, ...], ...], bool]:
+        t0: int = 0,
+        n_tokens: int | None = None,
+    ) -> tuple[tuple[tuple[Any, ...], ...], bool, tuple[Any, ...]]:
         """Split matches into targets / exclusions / triggers / sentence ends, then decide each.
 
-        ``text`` is one segment (inside one section); ``doc`` its tokens (a Doc, or a Span of a
-        longer Doc whose characters start at ``base``). Returns (items, blocked), each item
-        (label, value, prior, probable, start, end, surface, phrase, modifiers).
-        """
+        ``text`` is one segment (inside one section); ``doc`` its tokens, or a longer Doc in which
+        the segment is the ``n_tokens`` tokens from token ``t0`` and the characters from ``base``
+        (a Span would cost ~2 us to make); token indexes of ``matches`` are relative to ``t0``. Returns the cache entry (items, blocked,
+        pieces): each item (label, value, prior, probable, start, end, surface, phrase,
+        modifiers), and the items pre-encoded for the line writer (lines.py)."""
+        if n_tokens is None:
+            n_tokens = len(doc)
         key_info = self._key_info
         trigger_rules = self._trigger_rules
         plain_targets = self._plain_targets
@@ -478,7 +515,7 @@ class Labeler:
         organ_starts: list[tuple[int, frozenset[str]]] = []
         excl_heads: list[tuple[int, int, str]] = []
         excl_tails: list[tuple[int, int, str]] = []
-        found_triggers: list[tuple[int, int, tuple[Any, ...]]] = []
+        found_triggers: list[tuple[int, int, tuple[Any, bool]]] = []
         sent_ends: list[int] = []
         for key, s, e in matches:
             if key == sent_key:
@@ -517,11 +554,11 @@ class Labeler:
                 per_label.setdefault(label, []).append((s, e, kind, phrase))
         if excl_heads and excl_tails:
             for hs, he, label in excl_heads:
-                if he >= len(doc) or doc[he].lower_ != "of":
+                if he >= n_tokens or doc[t0 + he].lower_ != "of":
                     continue
                 for ts, te, tail_label in excl_tails:
                     if tail_label == label and he < ts <= he + 2 + _EXCLUSION_GAP and not any(
-                        t.is_punct or t.is_space for t in doc[he:ts]
+                        t.is_punct or t.is_space for t in doc[t0 + he : t0 + ts]
                     ):
                         exclusions.setdefault(label, []).append((hs, te))
         if headed and organ_starts:
@@ -531,12 +568,12 @@ class Labeler:
                 i = bisect.bisect_left(ends, s)
                 first = ends[i - 1] + 1 if i > 0 else 0
                 for j in range(first, min(first + 6, s)):  # after a header ("FINDINGS: The liver ...")
-                    if doc[j].text == ":":
+                    if doc[t0 + j].text == ":":
                         first = j + 1
                 if any(first <= os_ < first + _SUBJECT_TOKENS and os_ < s and need & names for os_, names in organ_starts):
                     per_label.setdefault(label, []).append((s, e, KIND_PHRASE, phrase))
         if not per_label:
-            return (), False
+            return _EMPTY_ENTRY
         # Longest non-overlapping match per label; a match touching an exclusion is dropped.
         targets: list[tuple[int, int, str, str, str]] = []
         for label, items in per_label.items():
@@ -561,8 +598,8 @@ class Labeler:
         rules = self.rules
         precision = self._precision
         exact_forms = self._exact_forms
-        n_tokens = len(doc)
-        starts = TokenStarts(doc, base)  # offsets read on demand (to_array costs more than a few reads)
+        surface_priors = self._surface_priors
+        starts = TokenStarts(doc, base, t0)  # offsets read on demand (to_array costs more than a few reads)
         text_len = len(text)
 
         def end_char(e: int) -> int:
@@ -611,8 +648,12 @@ class Labeler:
                 if kind == KIND_ATTRIBUTE:
                     prior = ATTRIBUTE_PRIOR
                 else:
-                    exact = exact_forms.issuperset(_ALPHA_RE.findall(surface.lower()))
-                    prior = EXACT_PRIOR if exact else FUZZY_PRIOR
+                    prior = surface_priors.get(surface)
+                    if prior is None:
+                        exact = exact_forms.issuperset(_ALPHA_RE.findall(surface.lower()))
+                        prior = EXACT_PRIOR if exact else FUZZY_PRIOR
+                        if len(surface_priors) < _SURFACE_CACHE_SIZE:
+                            surface_priors[surface] = prior
             out.append((label, decision.value, prior, decision.probable, cs, ce, surface, phrase, decision.modifiers))
             where.append((i, label, kind == KIND_ATTRIBUTE))
         if any(attr for _, _, attr in where):
@@ -621,7 +662,10 @@ class Labeler:
             # hydrocephalus, negated, not about prominent ventricles.
             named = {(i, label) for i, label, attr in where if not attr}
             out = [item for item, (i, label, attr) in zip(out, where, strict=True) if not (attr and (i, label) in named)]
-        return tuple(out), blocked
+        if not out:
+            return ((), True, ()) if blocked else _EMPTY_ENTRY
+        items = tuple(out)
+        return items, blocked, self._writer.pieces(items)
 
 
 def _leftmost_longest(item: tuple[Any, ...]) -> tuple[int, int]:

@@ -68,15 +68,16 @@ class SegmentPrefilter:
         if self.always or not segment.isascii():
             return True
         lower = segment.lower()
-        runs = set(_RUN_RE.findall(lower))
-        if not self._forms.isdisjoint(runs):  # first: it decides most segments that pass
+        runs = _RUN_RE.findall(lower)
+        # first: it decides most segments that pass (and stops at the first form found)
+        if not self._forms.isdisjoint(runs):
             return True
         for sub in self._special:
             if sub in lower:
                 return True
         known = self._known
         verdicts = self._verdicts
-        for run in runs:
+        for run in set(runs):
             if len(run) < _MISSPELLING_MIN or run in known:
                 continue
             verdict = verdicts.get(run)

@@ -12,14 +12,17 @@ import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from annotation.engine.schema import data_text, load_data_yaml
 
 SECTION_NAMES = ("indication", "history", "comparison", "technique", "findings", "impression", "other")
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
+    """One section of a report; a named tuple because every report makes several (a frozen
+    dataclass costs three times as much to create)."""
+
     name: str
     start: int
     end: int
@@ -67,12 +70,16 @@ def _config() -> _SectionConfig:
 
 # Characters a header may contain; the title itself is decided by a dictionary lookup.
 _HEADER_CHARS_REV_RE = re.compile(r"[A-Za-z/&()\- \t]{1,60}")
+# The same characters: a colon after any other one ("10:15", "ratio:1") ends no header.
+_HEADER_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz/&()- \t")
 _HEAD_CACHE: dict[str, tuple[int, str, frozenset[str]] | None] = {}
 _NO_ORGANS: frozenset[str] = frozenset()
 
 
 def _header_before(text: str, colon: int, cfg: _SectionConfig) -> tuple[int, str, frozenset[str]] | None:
     """If a known title ends right before ``colon``, return (start, canonical name, organs)."""
+    if colon == 0 or text[colon - 1] not in _HEADER_CHARS:
+        return None
     lo = max(0, colon - 60)
     m = _HEADER_CHARS_REV_RE.match(text[lo:colon][::-1])
     if m is None:

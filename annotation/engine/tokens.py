@@ -108,18 +108,20 @@ class TokenStarts:
     A segment's analysis needs the offsets of a few tokens only (match edges, comma checks);
     ``doc.to_array(IDX).tolist()`` builds a NumPy array for all of them (~20 us a segment).
 
-    ``doc`` may be a Span of a longer Doc: ``base`` (the character offset where its text starts
-    in that Doc) makes the offsets relative to the span's own text.
+    ``doc`` may hold a segment inside a longer text: token ``i`` of the segment is token
+    ``t0 + i`` of ``doc``, and ``base`` (the character offset where the segment starts in
+    ``doc``'s text) makes the offsets relative to the segment's own text.
     """
 
-    __slots__ = ("_base", "_doc")
+    __slots__ = ("_base", "_doc", "_t0")
 
-    def __init__(self, doc: Doc, base: int = 0) -> None:
+    def __init__(self, doc: Doc, base: int = 0, t0: int = 0) -> None:
         self._doc = doc
         self._base = base
+        self._t0 = t0
 
     def __getitem__(self, i: int) -> int:
-        return self._doc[i].idx - self._base
+        return self._doc[self._t0 + i].idx - self._base
 
 
 def casings(word: str) -> tuple[str, ...]:

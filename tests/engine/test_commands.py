@@ -89,6 +89,36 @@ def test_bench_softlabel_distinct_times_the_whole_command(capsys: pytest.Capture
     assert "speed ratio softlabel command / reference" in out
 
 
+def _peak_of_child(code: str) -> int:
+    """_tree_hwm_kb of a Python child once it has run ``code`` and printed "ready"."""
+    import subprocess
+    import sys
+
+    from benchmarks.softlabel import _tree_hwm_kb
+
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"{code}\nprint('ready', flush=True)\nimport sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline() == "ready\n"
+        return _tree_hwm_kb(child.pid)
+    finally:
+        child.communicate("")
+
+
+def test_the_end_to_end_peak_rss_is_the_commands_own_not_the_benchmarks() -> None:
+    import resource
+
+    bare = _peak_of_child("pass")
+    grown = _peak_of_child("block = b'x' * (160 * 2**20)")
+
+    # rusage of a child started from this process would report at least this process's peak
+    assert 0 < bare < resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert grown - bare > 150 * 1024
+
+
 def test_processes_default_to_the_cores_this_process_may_use() -> None:
     import os
 

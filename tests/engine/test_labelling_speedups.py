@@ -91,13 +91,13 @@ def test_label_file_pauses_the_cycle_collector_only_while_it_labels(
     inp, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
     inp.write_text('{"id": "1", "text": "Small left pleural effusion."}\n')
     seen: list[bool] = []
-    original = Labeler._label_text
+    original = Labeler._segment_entries  # every report passes here, whichever output it takes
 
     def spy(self: Labeler, text: str) -> object:
         seen.append(gc.isenabled())
         return original(self, text)
 
-    monkeypatch.setattr(Labeler, "_label_text", spy)
+    monkeypatch.setattr(Labeler, "_segment_entries", spy)
     label_file(str(inp), "chexpert", str(out))
     assert seen == [False]
     assert gc.isenabled()
