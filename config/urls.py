@@ -6,6 +6,10 @@ from drf_spectacular.views import SpectacularAPIView
 
 from config import views
 
+# API clients parse JSON: a malformed id or request under /api/ must not answer an HTML page.
+handler400 = "config.views.refused"
+handler404 = "config.views.not_found"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("reports.account_urls")),

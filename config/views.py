@@ -4,9 +4,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.defaults import bad_request, page_not_found
 
 from annotation.permissions import Action, role_may
 from reports.permissions import can_manage_protocols
@@ -42,3 +43,17 @@ def home(request: HttpRequest) -> HttpResponse:
         )
     context = {"cards": cards, "can_manage": can_manage_protocols(request.user)}
     return render(request, "home.html", context)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A URL that matches no route: JSON under /api/, as the schema documents, the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return page_not_found(request, exception)
+
+
+def refused(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A request Django refuses before any view (too many form fields, a bad Host): JSON under /api/."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Bad request."}, status=400)
+    return bad_request(request, exception)

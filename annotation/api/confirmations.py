@@ -32,6 +32,9 @@ def _study(request: Request, study_id: int, roles: tuple[str, ...] | None = None
 
 
 class StudyConfirmationsApi(APIView):
+    # Declared on the view (not only built in get) so the schema documents the paged envelope.
+    pagination_class = PageNumberPagination
+
     @extend_schema(
         operation_id="study_confirmations_list",
         responses={200: ConfirmationOutSerializer(many=True)},
@@ -51,7 +54,7 @@ class StudyConfirmationsApi(APIView):
         )
         if not sees_all:
             qs = qs.filter(Q(reader=request.user) | Q(kind=ConfirmationKind.ADJUDICATION))
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(ConfirmationOutSerializer(page, many=True).data)
 

@@ -12,13 +12,18 @@ from annotation.selectors.queue import labels_with_soft
 from annotation.serializers import QueueNextSerializer, QueueQuerySerializer
 from annotation.services.queue import queue_next
 from annotation.services.schemas import schema_ensure_stored
+from reports.serializers import ErrorSerializer
 
 
 class QueueNextApi(APIView):
     @extend_schema(
         operation_id="queue_next",
         parameters=[QueueQuerySerializer],
-        responses={200: QueueNextSerializer, 204: OpenApiResponse(description="The queue is empty.")},
+        responses={
+            200: QueueNextSerializer,
+            204: OpenApiResponse(description="The queue is empty."),
+            404: OpenApiResponse(ErrorSerializer, description="No such protocol, or the caller may not read it."),
+        },
     )
     def get(self, request: Request) -> Response:
         query = QueueQuerySerializer(data=request.query_params)

@@ -103,48 +103,69 @@ def read_header(path: Path) -> Dataset:
         return pydicom.dcmread(path, stop_before_pixels=True)
 
 
+@dataclass(frozen=True)
+class _Instance:
+    """What the scan keeps of one file's header: its study and series, and whether it is an image."""
+
+    study: StudyScan
+    series: SeriesScan
+    sop_instance_uid: str
+    is_image: bool
+
+
+def _instance(header: Dataset) -> _Instance:
+    # pydicom converts a value when it is first read, so a damaged value (a wrong length for its
+    # VR, say) raises here, where the caller can skip the file, and not halfway through the scan.
+    spacing = header.get("PixelSpacing")
+    return _Instance(
+        study=StudyScan(
+            study_instance_uid=_text(header, "StudyInstanceUID"),
+            accession=_text(header, "AccessionNumber"),
+            patient_id=_text(header, "PatientID"),
+            study_date=_date(header, "StudyDate", "SeriesDate", "AcquisitionDate"),
+        ),
+        series=SeriesScan(
+            series_instance_uid=_text(header, "SeriesInstanceUID"),
+            modality=_text(header, "Modality"),
+            manufacturer=_text(header, "Manufacturer"),
+            model=_text(header, "ManufacturerModelName"),
+            software_versions=_text(header, "SoftwareVersions"),
+            station_name=_text(header, "StationName"),
+            protocol_name=_text(header, "ProtocolName"),
+            description=_text(header, "SeriesDescription"),
+            slice_thickness=_float(header.get("SliceThickness")),
+            pixel_spacing=(float(spacing[0]), float(spacing[1])) if spacing and len(spacing) == 2 else None,
+            acquisition_date=_date(header, "AcquisitionDate", "SeriesDate", "StudyDate"),
+        ),
+        sop_instance_uid=_text(header, "SOPInstanceUID"),
+        # Headers are read without pixels, so an image is told by the attributes it must have.
+        is_image=bool(header.get("Rows")),
+    )
+
+
 def scan_folder(root: Path) -> FolderScan:
     """Group every readable DICOM image under `root` by StudyInstanceUID and SeriesInstanceUID."""
     scan = FolderScan()
     for path in _files(root):
         relative = str(path.relative_to(root))
         try:
-            header = read_header(path)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                instance = _instance(read_header(path))
         except InvalidDicomError:
             scan.skipped.append(Skipped(relative, "not a DICOM file"))
             continue
         except Exception as exc:
             scan.skipped.append(Skipped(relative, f"corrupt DICOM ({type(exc).__name__})"))
             continue
-        study_uid, series_uid = _text(header, "StudyInstanceUID"), _text(header, "SeriesInstanceUID")
-        if not study_uid or not series_uid or not _text(header, "SOPInstanceUID"):
+        study_uid, series_uid = instance.study.study_instance_uid, instance.series.series_instance_uid
+        if not study_uid or not series_uid or not instance.sop_instance_uid:
             scan.skipped.append(Skipped(relative, "no Study, Series or SOP Instance UID"))
             continue
-        if not header.get("Rows"):
-            # Headers are read without pixels, so an image is told by the attributes it must have.
-            scan.skipped.append(Skipped(relative, f"not an image ({_text(header, 'Modality') or 'no modality'})"))
+        if not instance.is_image:
+            scan.skipped.append(Skipped(relative, f"not an image ({instance.series.modality or 'no modality'})"))
             continue
-        study = scan.studies.setdefault(study_uid, StudyScan(
-            study_instance_uid=study_uid,
-            accession=_text(header, "AccessionNumber"),
-            patient_id=_text(header, "PatientID"),
-            study_date=_date(header, "StudyDate", "SeriesDate", "AcquisitionDate"),
-        ))
-        series = study.series.get(series_uid)
-        if series is None:
-            spacing = header.get("PixelSpacing")
-            series = study.series[series_uid] = SeriesScan(
-                series_instance_uid=series_uid,
-                modality=_text(header, "Modality"),
-                manufacturer=_text(header, "Manufacturer"),
-                model=_text(header, "ManufacturerModelName"),
-                software_versions=_text(header, "SoftwareVersions"),
-                station_name=_text(header, "StationName"),
-                protocol_name=_text(header, "ProtocolName"),
-                description=_text(header, "SeriesDescription"),
-                slice_thickness=_float(header.get("SliceThickness")),
-                pixel_spacing=(float(spacing[0]), float(spacing[1])) if spacing and len(spacing) == 2 else None,
-                acquisition_date=_date(header, "AcquisitionDate", "SeriesDate", "StudyDate"),
-            )
+        study = scan.studies.setdefault(study_uid, instance.study)
+        series = study.series.setdefault(series_uid, instance.series)
         series.files.append(path)
     return scan

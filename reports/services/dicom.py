@@ -116,9 +116,19 @@ def _slice_position(dataset: pydicom.Dataset) -> float | None:
         position = [float(v) for v in dataset.ImagePositionPatient]
     except (AttributeError, TypeError, ValueError):
         return None
+    if len(orientation) != 6 or len(position) != 3:
+        return None  # a damaged header: no position rather than a failed import
     row, col = orientation[:3], orientation[3:]
     normal = (row[1] * col[2] - row[2] * col[1], row[2] * col[0] - row[0] * col[2], row[0] * col[1] - row[1] * col[0])
     return sum(p * n for p, n in zip(position, normal, strict=True))
+
+
+def _instance_number(dataset: pydicom.Dataset) -> int | None:
+    # IS is text: a damaged file may hold anything there; the slice order uses positions anyway.
+    try:
+        return int(dataset.get("InstanceNumber") or 0) or None
+    except (TypeError, ValueError):
+        return None
 
 
 def _read_whole(path: Path) -> pydicom.Dataset:
@@ -128,9 +138,13 @@ def _read_whole(path: Path) -> pydicom.Dataset:
         warnings.simplefilter("ignore")
         try:
             dataset = pydicom.dcmread(path)
+            # pydicom converts a value when it is first read: read them all now, so a damaged
+            # one (a wrong length for its VR) skips this file instead of failing the import.
+            for _element in dataset.iterall():
+                pass
+            problem = pixel_data_problem(dataset)
         except Exception as exc:
             raise ValueError(f"corrupt DICOM ({type(exc).__name__})") from None
-    problem = pixel_data_problem(dataset)
     if problem is not None:
         raise ValueError(f"corrupt DICOM: {problem}")
     return dataset
@@ -166,20 +180,25 @@ def _store_series(
         position = _slice_position(dataset)
         try:
             deidentify(dataset, policy)
+            with tempfile.SpooledTemporaryFile(max_size=64 * 1024**2) as buffer:
+                dataset.save_as(buffer, enforce_file_format=True)
+                buffer.seek(0)
+                data = buffer.read()
         except BurnedInAnnotation as refused:
             result.skipped.append({"path": relative_source, "reason": str(refused)})
             continue
-        with tempfile.SpooledTemporaryFile(max_size=64 * 1024**2) as buffer:
-            dataset.save_as(buffer, enforce_file_format=True)
-            buffer.seek(0)
-            data = buffer.read()
+        except Exception as exc:
+            # A value pydicom read leniently but cannot write back (a file meta element of the
+            # wrong VR, say): this file is skipped, the rest of the import goes on.
+            result.skipped.append({"path": relative_source, "reason": f"corrupt DICOM ({type(exc).__name__})"})
+            continue
         relative = folder / f"{sop_uid}.dcm"
         write_atomic(storage / relative, data)
         known.add(sop_uid)
         result.instances += 1
         rows.append(DicomInstance(
             sop_instance_uid=sop_uid,
-            instance_number=int(dataset.get("InstanceNumber") or 0) or None,
+            instance_number=_instance_number(dataset),
             slice_position=position,
             path=str(relative),
             sha256=hashlib.sha256(data).hexdigest(),

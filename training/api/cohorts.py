@@ -30,12 +30,15 @@ from training.views.cohorts import cohort_export_response
 
 
 class CohortListApi(APIView):
+    # Declared on the view (not only built in get) so the schema documents the paged envelope.
+    pagination_class = PageNumberPagination
+
     @extend_schema(operation_id="cohort_list", parameters=[CohortListQuerySerializer], responses={200: CohortOutSerializer(many=True)})
     def get(self, request: Request) -> Response:
         query = CohortListQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         qs = cohorts_for_user(user=request.user, protocol_id=query.validated_data.get("protocol"))
-        paginator = PageNumberPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(qs, request, view=self)
         return paginator.get_paginated_response(CohortOutSerializer(page, many=True).data)
 

@@ -48,7 +48,7 @@ def cohorts_for_user(*, user: AnyUser, protocol_id: int | None = None) -> QueryS
     """Cohorts of every protocol the user may build cohorts on (optionally one of them)."""
     qs = Cohort.objects.filter(protocol__in=Protocol.objects.visible_to(user, COHORT_ROLES))
     if protocol_id is not None:
-        qs = qs.filter(protocol_id=protocol_id)
+        qs = qs.filter(protocol__pk=protocol_id)  # range-checked: an id past 64 bits finds nothing
     return qs.select_related("created_by").defer("summary").order_by("protocol_id", "name", "-version")
 
 

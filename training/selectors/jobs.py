@@ -43,8 +43,10 @@ def training_runs_for_user(*, user: AnyUser, protocol_id: int | None = None) -> 
 
 def get_run_for_user(user: AnyUser, job_id: int) -> TrainingRun:
     """The training run of job `job_id`: 404 unless it is on one of the user's protocols, 403 unless a data scientist."""
+    # job__pk, not job_id: Django range-checks a pk lookup, so an id past 64 bits (from the URL)
+    # finds nothing instead of overflowing the database driver.
     run = (
-        TrainingRun.objects.filter(job_id=job_id, job__protocol__in=Protocol.objects.visible_to(user))
+        TrainingRun.objects.filter(job__pk=job_id, job__protocol__in=Protocol.objects.visible_to(user))
         .select_related("job", "job__protocol", "cohort")
         .first()
     )

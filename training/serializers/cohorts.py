@@ -50,7 +50,8 @@ class CohortOutSerializer(serializers.Serializer):
     labels = serializers.ListField(child=serializers.CharField())
     params = serializers.DictField()
     created_at = serializers.DateTimeField()
-    created_by = serializers.CharField(source="created_by.username", default=None)
+    # A cohort outlives its author's account (and the demo's are made by a command): null then.
+    created_by = serializers.CharField(source="created_by.username", default=None, allow_null=True)
 
 
 class CohortDetailSerializer(CohortOutSerializer):

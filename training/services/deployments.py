@@ -89,7 +89,8 @@ def training_job_model(protocol: Protocol, job_id: int) -> tuple[list[str], dict
     from training.models import TrainingPrediction, TrainingRun
     from training.services.artifacts import artifact_path
 
-    run = TrainingRun.objects.filter(job_id=job_id, job__protocol=protocol).select_related("job").first()
+    # job__pk, not job_id: range-checked, so an id past 64 bits finds nothing instead of crashing.
+    run = TrainingRun.objects.filter(job__pk=job_id, job__protocol=protocol).select_related("job").first()
     if run is None:
         raise DeploymentInvalid("model.training_job", "No training job with this id in the protocol.")
     if artifact_path(run) is None:
