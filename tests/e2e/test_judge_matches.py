@@ -84,7 +84,13 @@ def test_curator_judges_matches_by_keyboard_without_a_page_load(page: Page, live
 def _htmx_ready(page: Page, selector: str) -> None:
     """Wait until htmx has wired the swapped-in element: before that a key would follow its plain
     href or action (which works, but as a page load)."""
-    page.wait_for_function(f"document.querySelector({selector!r})?.['htmx-internal-data'] !== undefined")
+    # Polled from here: wait_for_function evaluates a string, which the page's CSP forbids.
+    element = page.locator(selector)
+    for _ in range(200):
+        if element.evaluate("el => el['htmx-internal-data'] !== undefined"):
+            return
+        page.wait_for_timeout(25)
+    raise AssertionError(f"htmx never processed {selector}")
 
 
 def test_curator_judges_a_quality_sample_by_keyboard(page: Page, live_server):
