@@ -80,9 +80,18 @@ class PhraseOutSerializer(serializers.Serializer):
 
 
 class PreviewOutSerializer(serializers.Serializer):
-    changed = serializers.IntegerField(help_text="Studies whose soft labels would change.")
-    transitions = serializers.DictField(child=serializers.IntegerField(), help_text='e.g. {"absent->positive": 3}.')
-    studies = serializers.ListField(child=serializers.IntegerField(), help_text="Every changed study id.")
+    changed = serializers.IntegerField(help_text="Studies where a soft label's value or p would change.")
+    transitions = serializers.DictField(
+        child=serializers.IntegerField(), help_text='Soft labels whose value or p would change, e.g. {"absent->positive": 3}.'
+    )
+    studies = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Every study whose soft_labels (GET /api/v1/studies/{id}/) the relabel will change.",
+    )
+    evidence_only = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="Studies whose soft labels keep value and p but will cite other evidence (not in `studies`).",
+    )
     elapsed_ms = serializers.IntegerField()
     candidates = serializers.IntegerField(help_text="Reports the engine read for the preview.")
     reports = serializers.IntegerField()
@@ -163,9 +172,10 @@ class PhrasePreviewApi(APIView):
         )
         return Response(
             {
-                "changed": preview.changed,
-                "transitions": preview.transitions(),
-                "studies": preview.studies,
+                "changed": len(preview.value_studies),
+                "transitions": preview.transitions(evidence_only=False),
+                "studies": preview.value_studies,
+                "evidence_only": preview.evidence_only_studies,
                 "elapsed_ms": preview.elapsed_ms,
                 "candidates": preview.candidates,
                 "reports": preview.reports,

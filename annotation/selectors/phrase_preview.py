@@ -75,6 +75,11 @@ class SoftLabelChange:
     def transition(self) -> str:
         return f"{self.before[0] if self.before else ABSENT}->{self.after[0] if self.after else ABSENT}"
 
+    @property
+    def evidence_only(self) -> bool:
+        """Same value and p, other evidence: the relabel rewrites it, the study API shows no change."""
+        return self.before is not None and self.after is not None and self.before[:2] == self.after[:2]
+
 
 @dataclass
 class PhrasePreview:
@@ -98,12 +103,35 @@ class PhrasePreview:
     def changed(self) -> int:
         return len(self.studies)
 
-    def transitions(self, label: str | None = None) -> dict[str, int]:
-        counts = Counter(c.transition for c in self.changes if label is None or c.label == label)
+    # The study API shows a soft label as its value and p, so the API's preview lists the studies
+    # where one of those moves and names evidence-only changes apart: a client that diffs the
+    # soft labels before and after the relabel then finds exactly the listed studies.
+    @property
+    def value_changes(self) -> list[SoftLabelChange]:
+        return [c for c in self.changes if not c.evidence_only]
+
+    @property
+    def value_studies(self) -> list[int]:
+        return sorted({c.study_id for c in self.value_changes})
+
+    @property
+    def evidence_only_studies(self) -> list[int]:
+        """Studies whose soft labels keep every value and p and only cite other evidence."""
+        return sorted(set(self.studies) - set(self.value_studies))
+
+    def transitions(self, label: str | None = None, *, evidence_only: bool = True) -> dict[str, int]:
+        counts = Counter(
+            c.transition for c in self.changes
+            if (label is None or c.label == label) and (evidence_only or not c.evidence_only)
+        )
         return dict(sorted(counts.items()))
 
     def by_label(self) -> dict[str, dict[str, int]]:
-        return {name: self.transitions(name) for name in sorted({c.label for c in self.changes})}
+        """Per label, soft labels per transition; evidence-only changes counted on their own line."""
+        table: dict[str, Counter[str]] = {name: Counter() for name in sorted({c.label for c in self.changes})}
+        for c in self.changes:
+            table[c.label][f"{c.transition} (evidence only)" if c.evidence_only else c.transition] += 1
+        return {name: dict(sorted(counts.items())) for name, counts in table.items()}
 
     def summary(self) -> dict[str, Any]:
         """What a PhraseChange keeps of its preview (no report text, ids and counts only)."""

@@ -65,7 +65,8 @@ def _render(
     curate = can_curate(request.user, protocol)
     if form is None and curate:
         form = PhraseEditForm(rows=table.rows)
-    studies = preview.studies if preview is not None else []
+    # The page lists what the study API shows as changed (value or p), evidence-only apart.
+    studies = preview.value_studies if preview is not None else []
     context = {
         "protocol": protocol,
         "label": label,
@@ -78,6 +79,9 @@ def _render(
         "changes": phrase_changes_for_label(label=label) if curate else [],
         "preview": preview,
         "study_pages": [studies[i:i + STUDIES_PER_PAGE] for i in range(0, len(studies), STUDIES_PER_PAGE)],
+        "changed_studies": len(studies),
+        "changed_labels": len(preview.value_changes) if preview is not None else 0,
+        "evidence_only": preview.evidence_only_studies if preview is not None else [],
         "sample": sample or [],
         "error": error,
     }

@@ -27,10 +27,16 @@
     if (el && !busy) { el.click(); return true; }
     return false;
   }
+  // Keys pressed while a verdict is still being saved wait their turn instead of being dropped:
+  // a curator typing y y y fast judges every row, in order (each row is its own form).
+  var queued = [];
   function judgeCurrent(action) {
     var all = rows();
     var index = currentIndex();
-    if (clickIn(all[index], '[data-action="' + action + '"]')) { setCurrent(index + 1); }
+    var button = all[index] && all[index].querySelector('[data-action="' + action + '"]');
+    if (!button) { return; }
+    setCurrent(index + 1);
+    if (busy) { queued.push(button); } else { button.click(); }
   }
   function typing(target) {
     var tag = target && target.tagName;
@@ -77,7 +83,8 @@
   });
 
   document.addEventListener("click", function (event) {
-    var row = event.target.closest && event.target.closest(".match-row");
+    // Only a real click moves the current row; the keys' own (queued) clicks must not pull it back.
+    var row = event.isTrusted && event.target.closest && event.target.closest(".match-row");
     if (row) { setCurrent(rows().indexOf(row)); }
   });
   // A refused judgement (400) answers a reason: show it rather than dropping it.
@@ -85,5 +92,8 @@
     if (event.detail.xhr.status === 400) { event.detail.shouldSwap = true; event.detail.isError = false; }
   });
   document.addEventListener("htmx:beforeRequest", function () { busy = true; });
-  document.addEventListener("htmx:afterRequest", function () { busy = false; });
+  document.addEventListener("htmx:afterRequest", function () {
+    busy = false;
+    if (queued.length) { queued.shift().click(); }
+  });
 })();
