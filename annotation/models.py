@@ -374,8 +374,8 @@ class PhraseRevision(models.Model):
 class ReportTerms(models.Model):
     """The words of one report as the phrase preview's word index holds them (derived data).
 
-    `report_id` is not a foreign key: when a report is deleted or moves to another protocol its row
-    stays until the refresh takes its words out of the postings (services/report_terms.py).
+    `report_id` is not a foreign key: a deleted or moved report's row and postings are taken out by
+    annotation/signals.py (a queryset move sends no signal: the refresh does it then).
     """
 
     report_id = models.BigIntegerField()

@@ -2,6 +2,11 @@ from __future__ import annotations
 
 from django.apps import AppConfig
 
+# Audit actions, here so that ready() registers them without importing the services that record
+# them (training.services.cohorts, .cohort_images), which pull in annotation and pydicom.
+COHORT_EXPORT_ACTION = "cohort.export"  # an export of a cohort: its own filter on the audit page
+COHORT_IMAGES_ACTION = "cohort.images"  # a request to convert (or retry) a cohort's images
+
 
 class TrainingConfig(AppConfig):
     name = "training"
@@ -22,8 +27,8 @@ class TrainingConfig(AppConfig):
         )
         from reports.audit_actions import register_audit_action
 
-        register_audit_action("cohort.export", label="Exported a cohort")
-        register_audit_action("cohort.images", label="Converted a cohort's images")
+        register_audit_action(COHORT_EXPORT_ACTION, label="Exported a cohort")
+        register_audit_action(COHORT_IMAGES_ACTION, label="Converted a cohort's images")
         # deployments and monitoring: analyses of large prediction sets run as jobs
         register_job_kind("monitoring", label="Monitoring analysis", task="training.monitoring_tasks.monitoring_analyse_task")
         from reports.hooks import register_import_listener

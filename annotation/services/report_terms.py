@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
+from collections.abc import Collection
 
 from django.db import transaction
 
@@ -50,7 +51,7 @@ def report_terms_refresh(*, protocol: Protocol) -> dict[str, int]:
         for report_id in outdated.gone:
             for term in before.get(report_id, ()):
                 removed[term].add(report_id)
-        _postings_apply(protocol, added, removed)
+        _postings_apply(protocol.pk, added, removed)
         # A report moved to another protocol keeps its row there until that protocol's refresh.
         for start in range(0, len(touched), _IN_CHUNK):
             ReportTerms.objects.filter(protocol=protocol, report_id__in=touched[start : start + _IN_CHUNK]).delete()
@@ -58,12 +59,57 @@ def report_terms_refresh(*, protocol: Protocol) -> dict[str, int]:
     return {"indexed": len(rows_now), "dropped": len(outdated.gone)}
 
 
-def _postings_apply(protocol: Protocol, added: dict[str, list[int]], removed: dict[str, set[int]]) -> None:
+def report_terms_forget(*, report_ids: Collection[int], keep_protocol_id: int | None = None) -> int:
+    """Take reports out of every protocol's index but `keep_protocol_id`'s; return rows dropped.
+
+    For reports deleted or moved away, in the transaction that deletes or moves them
+    (annotation/signals.py): report words are patient data, so they must not wait for the
+    protocol's next refresh. The reports' rows go, their ids leave the postings, and a posting
+    left empty goes with them. One query when none of the reports is indexed.
+    """
+    ids = sorted(set(report_ids))
+    # Every protocol, as a subquery: with the report ids it pins both columns of the unique
+    # (protocol, report_id) index, so the lookup never walks a protocol's rows.
+    protocols = Protocol.objects.exclude(pk=keep_protocol_id).values("pk")
+    with transaction.atomic():
+        concerned: set[int] = set()
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            rows = ReportTerms.objects.filter(protocol__in=protocols, report_id__in=chunk)
+            concerned.update(rows.values_list("protocol_id", flat=True))
+        if not concerned:
+            return 0
+        # As in report_terms_refresh, and read again once locked: a refresh running meanwhile may
+        # have indexed one of these reports before it was deleted.
+        locked = Protocol.objects.select_for_update().filter(pk__in=concerned).order_by("pk")
+        concerned = set(locked.values_list("pk", flat=True))
+        removed: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+        row_pks: list[int] = []
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            rows = ReportTerms.objects.filter(protocol__in=concerned, report_id__in=chunk)
+            for pk, protocol_id, report_id, terms in rows.values_list(
+                "pk", "protocol_id", "report_id", "terms"
+            ):
+                row_pks.append(pk)
+                for term in terms.split():
+                    removed[protocol_id][term].add(report_id)
+        for protocol_id, terms_removed in removed.items():
+            _postings_apply(protocol_id, {}, terms_removed)
+        for start in range(0, len(row_pks), _IN_CHUNK):
+            ReportTerms.objects.filter(pk__in=row_pks[start : start + _IN_CHUNK]).delete()
+    return len(row_pks)
+
+
+def _postings_apply(
+    protocol_id: int, added: dict[str, list[int]], removed: dict[str, set[int]]
+) -> None:
     """Add and remove report ids in the postings of the terms concerned; drop postings left empty."""
     terms = sorted(added.keys() | removed.keys())
     current: dict[str, tuple[int, array[int]]] = {}
     for start in range(0, len(terms), _IN_CHUNK):
-        rows = TermPostings.objects.filter(protocol=protocol, term__in=terms[start : start + _IN_CHUNK])
+        chunk = terms[start : start + _IN_CHUNK]
+        rows = TermPostings.objects.filter(protocol_id=protocol_id, term__in=chunk)
         for pk, term, blob in rows.values_list("pk", "term", "reports"):
             current[term] = (pk, unpack_ids(blob))
     create: list[TermPostings] = []
@@ -71,14 +117,15 @@ def _postings_apply(protocol: Protocol, added: dict[str, list[int]], removed: di
     empty: list[int] = []
     for term in terms:
         pk, ids = current.get(term, (None, array("q")))
+        posting = {"protocol_id": protocol_id, "term": term}
         gone = removed.get(term, set())
         merged = [i for i in ids if i not in gone] if gone else list(ids)
         merged.extend(added.get(term, ()))
         if pk is None:
             if merged:
-                create.append(TermPostings(protocol=protocol, term=term, reports=pack_ids(merged)))
+                create.append(TermPostings(**posting, reports=pack_ids(merged)))
         elif merged:
-            update.append(TermPostings(pk=pk, protocol=protocol, term=term, reports=pack_ids(merged)))
+            update.append(TermPostings(pk=pk, **posting, reports=pack_ids(merged)))
         else:
             empty.append(pk)
     for start in range(0, len(empty), _IN_CHUNK):

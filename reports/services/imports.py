@@ -300,11 +300,14 @@ class _Progress:
         with self._side.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET done = %s, total = %s, message = %s, heartbeat_at = %s "  # noqa: S608
-                "WHERE id = %s AND status = %s",
-                [done, total, message, timezone.now(), self.job.pk, JobStatus.RUNNING],
+                "WHERE id = %s AND status = %s AND attempts = %s",
+                # The attempt fences the write as in job_progress: an import the reaper gave up on
+                # must not overwrite the progress of the attempt that replaced it.
+                [done, total, message, timezone.now(), self.job.pk, JobStatus.RUNNING,
+                 self.job.attempts],
             )
             if cursor.rowcount == 0:
-                raise JobCancelled(f"Job {self.job.pk} is no longer running")
+                raise JobCancelled(f"Job {self.job.pk} is no longer running in this attempt")
 
     def close(self) -> None:
         if self._side is not None:

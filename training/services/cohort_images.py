@@ -31,6 +31,7 @@ from reports.models import DicomSeries, Job, JobStatus
 from reports.services.audit import audit_record
 from reports.services.dicom import dicom_storage_dir
 from reports.services.jobs import job_create, job_progress
+from training.apps import COHORT_IMAGES_ACTION
 from training.job_summaries import NO_IMAGES, cohort_images_refusals
 from training.models import Cohort, CohortStudy, CohortVolume
 
@@ -39,8 +40,6 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 COHORT_IMAGES_JOB = "cohort_images"
-# Registered in training.apps: a request to convert (or retry converting) a cohort's images.
-COHORT_IMAGES_ACTION = "cohort.images"
 NIFTI_FOLDER = "nifti"
 # A projection image's plane: axial, at the origin. Its real position is not recorded by the
 # modality, and a model reads the pixels, not the patient coordinates.

@@ -29,6 +29,7 @@ from reports.jobs.runner import JobFailed, JobOutcome
 from reports.models import Job, Protocol, Study
 from reports.services.audit import audit_record
 from reports.services.jobs import job_create, job_progress
+from training.apps import COHORT_EXPORT_ACTION
 from training.models import (
     AgreementFilter,
     Cohort,
@@ -44,8 +45,6 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 COHORT_FREEZE_JOB = "cohort_freeze"
-# Registered in training.apps (reports.audit_actions): an export of a cohort, its own filter on the audit page.
-COHORT_EXPORT_ACTION = "cohort.export"
 # Version of the hash's canonical form and of the split method: bump when either changes, so an
 # old cohort's hash is never compared with a new one's by mistake.
 HASH_FORMAT = "radlabel-cohort/1"
