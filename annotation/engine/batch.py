@@ -5,14 +5,13 @@ Worker processes rebuild the Labeler from its schema (cheap) instead of pickling
 """
 from __future__ import annotations
 
-import gc
 import json
 import multiprocessing
 import os
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from annotation.engine.gc_pause import cyclic_gc_paused
 from annotation.engine.labeler import Labeler
 from annotation.engine.schema import Schema, load_builtin_schema, load_schema_yaml
 
@@ -140,25 +139,8 @@ def label_file(input_path: str, schema_value: str, out_path: str, processes: int
     """Label INPUT.jsonl into OUTPUT.jsonl; return counts for the caller to report."""
     schema = resolve_schema(schema_value)
     ids, texts = read_jsonl(input_path)
-    with _no_cyclic_gc():
+    # Labelling makes no reference cycles (tuples, lists, dicts and result objects), but the
+    # collector's full passes walk the growing segment cache: ~4% of the command on 50,000 reports.
+    with cyclic_gc_paused():
         write_output(out_path, ids, label_json_lines(schema, texts, processes))
     return {"reports": len(ids), "bytes": sum(len(t) for t in texts), "schema": schema.name}
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """Pause Python's cycle collector while a file is labelled.
-
-    Labelling makes no reference cycles (tuples, lists, dicts and result objects; reference
-    counting frees them), but the collector still walks the growing segment cache: its full
-    collections cost ~4% of the command on 50,000 reports. Reference counting still frees
-    everything; the collector runs again (and once) when the file is done.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()

@@ -122,8 +122,11 @@ def organ_remainders(phrase: str, table: Organs | None = None) -> list[tuple[str
     return out
 
 
-def _words(phrase: str) -> list[str]:
-    return "".join(c if c.isalnum() else " " for c in phrase).split()
+@lru_cache(maxsize=8192)
+def _words(phrase: str) -> tuple[str, ...]:
+    # Cached: the abbreviation scan of inferred_terms asks again for the same few hundred phrases
+    # (~20,000 calls per compile of chexpert, most of the pure-Python part of the compile).
+    return tuple("".join(c if c.isalnum() else " " for c in phrase).split())
 
 
 def _inside(phrase: str, expansion: str) -> bool:

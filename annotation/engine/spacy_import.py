@@ -33,6 +33,8 @@ import sys
 from types import ModuleType
 from typing import Any
 
+from annotation.engine.gc_pause import cyclic_gc_paused
+
 
 def import_spacy() -> ModuleType:
     """Return the spaCy module, imported without torch where that is safe (see above)."""
@@ -47,7 +49,10 @@ def import_spacy() -> ModuleType:
     if block:
         sys.modules["torch"] = None  # type: ignore[assignment]
     try:
-        return _import_without_cli() if "spacy.cli" not in sys.modules else importlib.import_module("spacy")
+        # ~800 modules and their classes: the cycle collector's passes during the import find
+        # no garbage (~0.04 s CPU of ~0.3 s).
+        with cyclic_gc_paused():
+            return _import_without_cli() if "spacy.cli" not in sys.modules else importlib.import_module("spacy")
     finally:
         if block and "torch" in sys.modules and sys.modules["torch"] is None:
             del sys.modules["torch"]

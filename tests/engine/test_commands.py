@@ -1,7 +1,10 @@
 """softlabel and bench_softlabel end to end, including every bad-input case (no output file)."""
 from __future__ import annotations
 
+import gc
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +128,43 @@ def test_processes_default_to_the_cores_this_process_may_use() -> None:
     from annotation.engine.batch import default_processes
 
     assert default_processes() == len(os.sched_getaffinity(0))
+
+
+def _manage_py(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``manage.py`` in a child, as a user does: the command-line path (run_from_argv)."""
+    manage = Path(__file__).resolve().parents[2] / "manage.py"
+    return subprocess.run([sys.executable, str(manage), *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("schema", "processes"), [("chexpert", "1"), (str(DATA / "head_ct_schema.yaml"), "2")]
+)
+def test_softlabel_from_the_command_line_writes_what_call_command_writes(
+    tmp_path: Path, schema: str, processes: str
+) -> None:
+    # The command line runs with the cycle collector off and freezes at the end; the lines must
+    # be the same bytes as in-process (where the collector stays on).
+    from annotation.engine.synthetic import generate_distinct_reports, generate_reports
+
+    texts = generate_distinct_reports(300, seed=3) + generate_reports(100, seed=3)
+    inp = _write(tmp_path / "in.jsonl", [json.dumps({"id": str(i), "text": t}) for i, t in enumerate(texts)])
+    cli_out, in_process_out = tmp_path / "cli.jsonl", tmp_path / "in_process.jsonl"
+
+    done = _manage_py("softlabel", str(inp), "--schema", schema, "--out", str(cli_out), "--processes", processes)
+    call_command("softlabel", str(inp), "--schema", schema, "--out", str(in_process_out))
+
+    assert done.returncode == 0, done.stderr
+    assert f"labelled {len(texts)} reports" in done.stderr
+    assert cli_out.read_bytes() == in_process_out.read_bytes()
+    assert gc.isenabled()  # call_command leaves this process's collector alone
+
+
+def test_softlabel_from_the_command_line_reports_bad_input_and_leaves_no_output(tmp_path: Path) -> None:
+    inp = _write(tmp_path / "in.jsonl", ['{"id": "a", "text": "x"}', "{not json"])
+    out = tmp_path / "out.jsonl"
+
+    done = _manage_py("softlabel", str(inp), "--schema", "chexpert", "--out", str(out))
+
+    assert done.returncode == 1
+    assert "line 2: invalid JSON" in done.stderr
+    assert not out.exists()

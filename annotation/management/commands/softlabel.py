@@ -6,14 +6,12 @@ and renamed at the end).
 """
 from __future__ import annotations
 
+import gc
 import os
 from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-
-from annotation.engine.batch import InputError, default_processes, label_file
-from annotation.engine.schema import SchemaError
 
 
 class Command(BaseCommand):
@@ -30,7 +28,26 @@ class Command(BaseCommand):
             help="worker processes (default: the cores this process may use, see taskset)",
         )
 
+    def run_from_argv(self, argv: list[str]) -> None:
+        # Only from the command line (call_command does not come here), where the process ends
+        # when this returns. The cycle collector is off for the whole run: the spaCy import, the
+        # compile and the labelling allocate much and leave next to no cyclic garbage, and its
+        # passes walk every object alive for nothing. Everything still alive is frozen at the end,
+        # so the interpreter's last full collection at exit does not walk the compiled Labeler and
+        # its segment cache only to free memory the OS reclaims anyway. Together ~0.15 s CPU of a
+        # ~0.8 s one-line run. Reference counting still frees memory as usual.
+        gc.disable()
+        try:
+            super().run_from_argv(argv)
+        finally:
+            gc.freeze()
+
     def handle(self, *args: Any, **options: Any) -> None:
+        # Imported here, not at the top: spaCy's import then runs after run_from_argv has turned
+        # the cycle collector off (see above).
+        from annotation.engine.batch import InputError, default_processes, label_file
+        from annotation.engine.schema import SchemaError
+
         processes = options["processes"]
         if processes is None:
             processes = default_processes()
