@@ -13,6 +13,7 @@ class AnnotationConfig(AppConfig):
     def ready(self) -> None:
         from annotation.audit import register_annotation_audit_actions
         from annotation.engine.sections import ignored_sections, split_sections
+        from annotation.job_summaries import relabel_summary
         from annotation.selectors.phrases import soft_labels_for_study
         from reports.hooks import (
             register_import_listener,
@@ -21,7 +22,7 @@ class AnnotationConfig(AppConfig):
         )
         from reports.jobs.registry import register_job_kind
 
-        register_job_kind(RELABEL_JOB, label="Relabel", task="annotation.tasks.relabel_protocol_task")
+        register_job_kind(RELABEL_JOB, label="Relabel", task="annotation.tasks.relabel_protocol_task", summary=relabel_summary)
         register_job_kind(QUALITY_SAMPLE_JOB, label="Quality sample", task="annotation.tasks.quality_sample_task")
         register_section_splitter(
             lambda text: [(section.name, section.start, section.end) for section in split_sections(text)],
@@ -30,6 +31,7 @@ class AnnotationConfig(AppConfig):
         register_annotation_audit_actions()
         register_study_detail_extra("soft_labels", soft_labels_for_study)
         register_import_listener(_relabel_on_import)
+        import annotation.signals  # noqa: F401  (the word index follows report deletions and moves)
 
 
 def _relabel_on_import(protocol_id: int) -> None:

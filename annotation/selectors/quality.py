@@ -262,6 +262,27 @@ def latest_samples(*, protocol: Protocol, label: Label, limit: int = 5) -> list[
     return list(QualitySample.objects.filter(protocol=protocol, label=label)[:limit])
 
 
+@dataclass(frozen=True, slots=True)
+class LabelQuality:
+    label: Label
+    sample: QualitySample | None  # the latest; None before the first draw
+    estimates: SampleEstimates | None
+
+
+def quality_overview(*, protocol: Protocol, labels: list[Label]) -> list[LabelQuality]:
+    """Per label, in the given order, its latest quality sample in the protocol and that sample's
+    estimates: what the quality page shows before a label is chosen."""
+    latest: dict[int, QualitySample] = {}
+    samples = QualitySample.objects.filter(protocol=protocol, label__in=labels).order_by("label_id", "-created_at", "-id")
+    for sample in samples:
+        latest.setdefault(sample.label_id, sample)
+    rows = []
+    for label in labels:
+        sample = latest.get(label.pk)
+        rows.append(LabelQuality(label, sample, sample_estimates(sample) if sample is not None else None))
+    return rows
+
+
 # --- Calibration ---
 
 

@@ -25,7 +25,7 @@ from annotation.engine.schema import normalise_phrase
 from annotation.metrics.sampling import allocate_sample, sample_size_for_width
 from annotation.models import ConfirmValue, Label, QualitySample, QualitySampleItem, SoftLabel
 from reports.jobs.runner import JobFailed
-from reports.models import Job, Protocol, Report
+from reports.models import Job, JobStatus, Protocol, Report
 from reports.services.audit import audit_record
 from reports.services.jobs import job_create, job_progress
 
@@ -197,17 +197,55 @@ def quality_sample_start(
     actor: AbstractBaseUser,
     target_width: float = DEFAULT_WIDTH,
     request: HttpRequest | None = None,
-) -> QualitySample | Job:
-    """Draw at once when the protocol is small, else queue a quality-sample job and return it."""
+) -> tuple[QualitySample | Job, bool]:
+    """Draw at once when the protocol is small, else queue a quality-sample job; return it and
+    whether it is new.
+
+    A repeated click must not pile up samples nobody judges: while a sample of this label and
+    width has no judged item, or a job drawing one is queued or running, that one is returned
+    instead of a new draw (`unjudged_sample_or_job`).
+    """
     if not 0.0 < target_width < 1.0:
         raise QualityInvalid("The target interval width must lie between 0 and 1.")
-    if Report.objects.filter(study__protocol=protocol).count() <= INLINE_DRAW_LIMIT:
-        return quality_sample_draw(protocol=protocol, label=label, actor=actor, target_width=target_width, request=request)
-    return job_create(
-        kind=QUALITY_SAMPLE_JOB,
-        protocol=protocol,
-        actor=actor,
-        params={"label": label.pk, "width": target_width, "seed": secrets.randbits(48)},
+    with transaction.atomic():
+        # The protocol row lock serialises two clicks on PostgreSQL (SQLite's write lock does
+        # the same), so the second one finds what the first one drew or queued.
+        Protocol.objects.select_for_update().filter(pk=protocol.pk).first()
+        pending = unjudged_sample_or_job(protocol=protocol, label=label, target_width=target_width)
+        if pending is not None:
+            return pending, False
+        if Report.objects.filter(study__protocol=protocol).count() <= INLINE_DRAW_LIMIT:
+            drawn = quality_sample_draw(
+                protocol=protocol, label=label, actor=actor, target_width=target_width, request=request
+            )
+            return drawn, True
+        job = job_create(
+            kind=QUALITY_SAMPLE_JOB,
+            protocol=protocol,
+            actor=actor,
+            params={"label": label.pk, "width": target_width, "seed": secrets.randbits(48)},
+        )
+        return job, True
+
+
+def unjudged_sample_or_job(*, protocol: Protocol, label: Label, target_width: float) -> QualitySample | Job | None:
+    """The latest sample of this label and width with nothing judged yet, else a quality-sample
+    job for them still queued or running, else None."""
+    sample = (
+        # An empty sample (nothing to draw from then) does not hold back a draw after an import.
+        QualitySample.objects.filter(protocol=protocol, label=label, target_width=target_width, items__position=0)
+        .exclude(items__judged_value__gt="")
+        .first()
+    )
+    if sample is not None:
+        return sample
+    return (
+        Job.objects.filter(
+            protocol=protocol, kind=QUALITY_SAMPLE_JOB, status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+            params__label=label.pk, params__width=target_width,
+        )
+        .order_by("created_at")
+        .first()
     )
 
 

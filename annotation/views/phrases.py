@@ -83,10 +83,21 @@ def _render(
         "changed_labels": len(preview.value_changes) if preview is not None else 0,
         "evidence_only": preview.evidence_only_studies if preview is not None else [],
         "sample": sample or [],
+        "transition_rows": transition_rows(preview) if preview is not None else [],
         "error": error,
     }
     template = "annotation/phrase_table.html" + (f"#{partial}" if partial else "")
     return render(request, template, context, status=status)
+
+
+def transition_rows(preview: PhrasePreview) -> list[tuple[str, str, int]]:
+    """(label, transition, soft labels) rows of the preview table, written "absent → positive" like
+    the page's sample and history; the API keeps its "absent->positive" keys."""
+    return [
+        (name, transition.replace("->", " → "), n)
+        for name, transitions in preview.by_label().items()
+        for transition, n in transitions.items()
+    ]
 
 
 @require_GET

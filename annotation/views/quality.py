@@ -19,6 +19,7 @@ from annotation.selectors.quality import (
     label_calibration,
     latest_samples,
     next_sample_item,
+    quality_overview,
     sample_estimates,
 )
 from annotation.selectors.queue import protocol_labels
@@ -74,8 +75,13 @@ def _int(raw: str | None) -> int | None:
 def quality(request: HttpRequest, protocol_id: int) -> HttpResponse:
     protocol = protocol_for_view(request, protocol_id)
     labels, label = label_from(protocol, request.GET.get("label"))
-    context: dict[str, Any] = {"protocol": protocol, "labels": labels, "label": label, "widths": WIDTHS}
-    if label is not None:
+    context: dict[str, Any] = {
+        "protocol": protocol, "labels": labels, "label": label, "widths": WIDTHS,
+        "can_curate": can_curate(request.user, protocol),
+    }
+    if label is None:
+        context.update(overview=quality_overview(protocol=protocol, labels=labels), width=DEFAULT_WIDTH)
+    else:
         samples = [(sample, sample_estimates(sample)) for sample in latest_samples(protocol=protocol, label=label)]
         try:
             width = float(request.GET.get("width") or DEFAULT_WIDTH)
@@ -89,7 +95,6 @@ def quality(request: HttpRequest, protocol_id: int) -> HttpResponse:
             per_value=sorted(per_value.items()),
             plan_size=size,
             population=population,
-            can_curate=can_curate(request.user, protocol),
         )
     return render(request, "annotation/quality.html", context)
 
@@ -105,13 +110,17 @@ def quality_draw(request: HttpRequest, protocol_id: int) -> HttpResponse:
     if label is None or width not in WIDTHS:
         return HttpResponseBadRequest("Choose one of the protocol's labels and a listed interval width.")
     try:
-        started = quality_sample_start(protocol=protocol, label=label, actor=request.user, target_width=width, request=request)
+        started, new = quality_sample_start(protocol=protocol, label=label, actor=request.user, target_width=width, request=request)
     except QualityInvalid as exc:
         return HttpResponseBadRequest(str(exc))
     if isinstance(started, Job):
-        messages.success(request, f"Drawing the sample in job {started.pk}; it appears on the quality page when done.")
+        said = "Drawing the sample in job" if new else "A sample of this label and width is already being drawn in job"
+        messages.success(request, f"{said} {started.pk}; it appears on the quality page when done.")
         return redirect(reverse("reports:job-detail", args=[started.pk]))
-    messages.success(request, f"Sample {started.pk} drawn: {started.items.count()} soft labels to judge.")
+    if new:
+        messages.success(request, f"Sample {started.pk} drawn: {started.items.count()} soft labels to judge.")
+    else:
+        messages.info(request, f"Sample {started.pk} of this label and width has nothing judged yet: judge it before drawing another.")
     return redirect(f"{reverse('annotation:quality-judge', args=[protocol.pk])}?sample={started.pk}")
 
 

@@ -26,6 +26,7 @@ class JobSummary:
     counts: tuple[tuple[str, Any], ...] = ()  # (heading, number): one row of a table
     notes: tuple[str, ...] = ()
     tables: tuple[ResultTable, ...] = ()
+    links: tuple[tuple[str, str], ...] = ()  # (text, URL): where to go from the job, e.g. back to its source
 
 
 # Reads a job (its status, result and errors) into what its page shows; a kind's result has its

@@ -78,4 +78,4 @@ def test_a_change_of_evidence_alone_is_listed_apart_from_the_changed_studies(ct_
     assert preview["evidence_only"] == [both]
     assert "<strong>1</strong> study would change" in page
     assert "1</strong> more only cite other evidence" in page
-    assert "positive-&gt;positive (evidence only)" in page
+    assert "positive → positive (evidence only)" in page

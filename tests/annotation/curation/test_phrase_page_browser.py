@@ -50,7 +50,7 @@ def test_curator_previews_an_edit_in_place_and_the_page_passes_axe(page: Page, l
 
     panel = page.locator("#preview-panel")
     expect(panel).to_contain_text("2 studies would change")
-    expect(panel).to_contain_text("absent->positive")
+    expect(panel).to_contain_text("absent → positive")
     expect(panel.locator(".evidence-sample ins")).to_have_text("Clot")
     assert page.url == url  # swapped in place
     assert _axe(page) == []
