@@ -21,6 +21,7 @@ from django.conf import settings as django_settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.utils import timezone
+from kombu import pools as kombu_pools
 from rest_framework.test import APIClient
 
 from config.celery import app as celery_app
@@ -84,6 +85,10 @@ def _reset_producers() -> None:
         celery_app._pool.force_close_all()
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    # kombu also keeps process-wide producer pools keyed by connection: one made for the broker
+    # before the switch would hand out connections of the pool closed above ("Acquire on closed
+    # pool" on the next send once the settings are restored).
+    kombu_pools.reset()
 
 
 @pytest.fixture(scope="module")
