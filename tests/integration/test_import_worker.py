@@ -138,6 +138,20 @@ def _wait_until_finished(job: Job, worker: subprocess.Popen, timeout: float = 12
     pytest.fail(f"job still {job.status} after {timeout} s:\n" + worker.log_path.read_text()[-3000:])
 
 
+@pytest.fixture(autouse=True)
+def worker_idle_at_teardown():
+    """A successful import queues a relabel (annotation's import listener) that the worker runs
+    after the test body: wait for it, or the test's database flush (TRUNCATE) deadlocks with it."""
+    yield
+    deadline = time.monotonic() + 120
+    while Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+        if time.monotonic() > deadline:
+            pytest.fail("jobs still queued or running after the test: " + str(
+                list(Job.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).values("kind", "status"))
+            ))
+        time.sleep(0.3)
+
+
 @pytest.fixture
 def curator_and_protocol():
     protocol = ProtocolFactory()
