@@ -21,16 +21,15 @@ result says which (`amp`). torch and nibabel are imported inside the functions.
 from __future__ import annotations
 
 import functools
-import io
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from training.ml import registry
+from training.ml import registry, weights
 from training.ml.textclf import (
     EpochReport,
     TrainResult,
@@ -307,22 +306,11 @@ def train(
 
 
 def save_weights(model: Any, *, labels: Sequence[str], params: ImageParams) -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    torch.save({"model": MODEL_NAME, "labels": list(labels), "params": asdict(params), "state_dict": state}, buffer)
-    return buffer.getvalue()
+    return weights.save(model, model_name=MODEL_NAME, labels=labels, params=params)
 
 
 def load_weights(data: bytes, device: str = "cpu") -> tuple[Any, list[str], ImageParams]:
-    import torch
-
-    saved = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
-    params = ImageParams.from_dict(saved["params"])
-    model = build_model(n_labels=len(saved["labels"]), params=params)
-    model.load_state_dict(saved["state_dict"])
-    return model.to(device), list(saved["labels"]), params
+    return weights.load(data, device=device, params_from=ImageParams.from_dict, build=build_model)
 
 
 def predict(model: Any, volumes: Sequence[str | Path], *, params: ImageParams, device: str = "cpu") -> np.ndarray:

@@ -12,17 +12,16 @@ Every run is seeded (weights, shuffling); on a GPU the forward pass runs under t
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from training.ml import metrics, registry
+from training.ml import metrics, registry, weights
 
 MODEL_NAME = "ngram-bag"
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -265,22 +264,11 @@ def train(
 
 
 def save_weights(model: Any, *, labels: Sequence[str], params: TrainParams) -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    state = {key: value.detach().cpu() for key, value in model.state_dict().items()}
-    torch.save({"model": MODEL_NAME, "labels": list(labels), "params": asdict(params), "state_dict": state}, buffer)
-    return buffer.getvalue()
+    return weights.save(model, model_name=MODEL_NAME, labels=labels, params=params)
 
 
 def load_weights(data: bytes, device: str = "cpu") -> tuple[Any, list[str], TrainParams]:
-    import torch
-
-    saved = torch.load(io.BytesIO(data), map_location=device, weights_only=True)
-    params = TrainParams.from_dict(saved["params"])
-    model = build_model(n_labels=len(saved["labels"]), params=params)
-    model.load_state_dict(saved["state_dict"])
-    return model.to(device), list(saved["labels"]), params
+    return weights.load(data, device=device, params_from=TrainParams.from_dict, build=build_model)
 
 
 def predict(model: Any, texts: Sequence[str], *, params: TrainParams, device: str = "cpu") -> np.ndarray:
