@@ -10,6 +10,7 @@ import pytest
 from reports.dicom.synthetic import write_series
 from reports.models import Study
 from reports.services.dicom import dicom_import
+from training.services.cohorts import cohort_freeze, cohort_spec_build
 
 SHAPE = (6, 5, 4)  # columns, rows, slices
 
@@ -43,3 +44,12 @@ def import_projection(study: Study) -> None:
 def import_broken(study: Study) -> None:
     """Import a series with a slice missing (a 4 mm gap among 2 mm steps): not a volume."""
     import_series(study, positions=[(0.0, 0.0, 2.0 * k) for k in (0, 1, 2, 4, 5)], shape=(6, 5, 5))
+
+
+@pytest.fixture(name="cohort")
+def images_cohort(protocol, scientist, confirmed, dicom_storage):
+    """`cohort`: a frozen cohort: two studies with a series each, one whose only file is broken."""
+    import_series(confirmed[0])
+    import_series(confirmed[1])
+    import_broken(confirmed[2])
+    return cohort_freeze(spec=cohort_spec_build(protocol=protocol, data={"name": "images"}), actor=scientist)

@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from reports.jobs.runner import run_job
 from reports.models import AccessEvent, DicomInstance, Job
-from tests.training.cohorts.images import dicom_storage, import_broken, import_series  # noqa: F401
+from tests.training.cohorts.images import dicom_storage, images_cohort  # noqa: F401
 from training.models import CohortVolume
 from training.services.cohort_images import (
     COHORT_IMAGES_ACTION,
@@ -17,17 +17,8 @@ from training.services.cohort_images import (
     cohort_images_job,
     cohort_images_status,
 )
-from training.services.cohorts import cohort_freeze, cohort_spec_build
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cohort(protocol, scientist, confirmed, dicom_storage):  # noqa: F811
-    import_series(confirmed[0])
-    import_series(confirmed[1])
-    import_broken(confirmed[2])
-    return cohort_freeze(spec=cohort_spec_build(protocol=protocol, data={"name": "images"}), actor=scientist)
 
 
 def api(user) -> APIClient:

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from reports.jobs.runner import run_job
 from reports.models import AccessEvent, Job
-from tests.training.cohorts.images import dicom_storage, import_broken, import_series  # noqa: F401
+from tests.training.cohorts.images import dicom_storage, images_cohort  # noqa: F401
 from training.models import CohortStudy
 from training.selectors.cohorts import MANIFEST_FIELDS
 from training.services.cohort_images import (
@@ -21,17 +21,9 @@ from training.services.cohort_images import (
     cohort_volumes,
     cohort_volumes_convert,
 )
-from training.services.cohorts import COHORT_EXPORT_ACTION, cohort_freeze, cohort_spec_build
+from training.services.cohorts import COHORT_EXPORT_ACTION
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def cohort(protocol, scientist, confirmed, dicom_storage):  # noqa: F811
-    import_series(confirmed[0])
-    import_series(confirmed[1])
-    import_broken(confirmed[2])
-    return cohort_freeze(spec=cohort_spec_build(protocol=protocol, data={"name": "images"}), actor=scientist)
 
 
 def _manifest(client, cohort, fmt="nifti-manifest", url="training:cohort-export"):
